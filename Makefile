@@ -1,0 +1,48 @@
+# corecell — developer entry points. The README's two commands (./quickstart.sh demo|test)
+# install dependencies first and then call `make demo` / `make test`.
+#   make build      release build (gcc, RelWithDebInfo) in build/
+#   make asan       ASan+UBSan build (clang, with libFuzzer coverage) in build-asan/
+#   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format
+#   make demo       build and run `corecell demo`
+#   make bench      build and run the benchmarks (results: docs/BENCHMARKS.md)
+#   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
+#   make format     apply clang-format;  make format-check: fail on unformatted files
+#   make tidy       clang-tidy over src/
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+
+.PHONY: build asan test demo bench fuzz format format-check tidy clean
+
+build:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan:
+	CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON \
+	  -DCC_FUZZ=ON -DCC_BENCH=OFF >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test:
+	bash scripts/test-suite.sh
+
+demo: build
+	$(BUILD)/bin/corecell demo
+
+bench: build
+	bash scripts/run-benchmarks.sh $(BUILD)
+
+fuzz: asan
+	bash scripts/run-fuzzers.sh $(ASAN_BUILD) $${FUZZ_SECONDS:-300}
+
+format:
+	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+format-check:
+	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run -Werror
+
+tidy: build
+	find src -name '*.cpp' | xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD) --quiet
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,33 @@
+#include "cli/app.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+namespace cc::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "corecell — a Kaia-style Core Cell (consensus, proxy and endpoint nodes) whose consensus node "
+      "is highly available.",
+      "corecell"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "corecell 0.1.0");
+
+  add_keygen_commands(app);
+  add_chain_commands(app);
+  add_node_command(app);
+  add_demo_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a subcommand failed and already said why (cli/common.h)
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return 0;
+}
+
+}  // namespace cc::cli

@@ -1,0 +1,20 @@
+// cli/app.h — owns the `corecell` command line: the top-level app and the registration of every
+// subcommand. Subcommands are thin: they parse flags, call a layer, and print.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace cc::cli {
+
+// Runs the CLI; returns the process exit code (0 ok, 1 operation failed, 2 usage error).
+int run(int argc, char** argv);
+
+// Each subcommand family registers itself on the top-level app (one file per family).
+void add_keygen_commands(CLI::App& app);    // keygen, key backup|restore|inspect
+void add_chain_commands(CLI::App& app);     // genesis hash, chain generate|import|head
+void add_node_command(CLI::App& app);       // node
+void add_demo_command(CLI::App& app);       // demo
+
+}  // namespace cc::cli
