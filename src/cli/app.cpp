@@ -14,10 +14,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "corecell 0.1.0");
 
-  add_keygen_commands(app);
-  add_chain_commands(app);
-  add_node_command(app);
-  add_demo_command(app);
+  // Subcommand families (one line each; see cli/app.h).
 
   try {
     app.parse(argc, argv);
