@@ -12,7 +12,10 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: build asan test demo bench fuzz format format-check tidy clean
+.PHONY: help build asan test demo bench fuzz format format-check tidy clean
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
