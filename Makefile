@@ -15,7 +15,7 @@ ASAN_BUILD ?= build-asan
 .PHONY: help build asan test demo bench fuzz format format-check tidy clean
 
 help:
-	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
