@@ -73,7 +73,7 @@ class State {
   // Addresses set() since the last take_dirty(), with their current value (an empty account
   // means "delete it from storage"), in address order; clears the set. Storage persists exactly
   // these after committing a block. Reverted changes are not reported unless the address was
-  // already dirty before the checkpoint.
+  // already dirty before the checkpoint. Must not be called while a checkpoint is open.
   [[nodiscard]] std::vector<std::pair<Address, Account>> take_dirty();
   [[nodiscard]] std::size_t dirty_count() const { return dirty_.size(); }
 

@@ -32,7 +32,9 @@ class ThreadPool {
 
  private:
   void worker_loop();
-  void run_chunk();  // claims and runs iterations of the current job until none are left
+  // Claims and runs iterations of the current job until none are left; lock holds mu_ on entry
+  // and exit, released while an iteration runs.
+  void run_chunk(std::unique_lock<std::mutex>& lock);
 
   std::vector<std::thread> workers_;
   std::mutex call_mu_;  // one parallel_for at a time
