@@ -12,7 +12,9 @@
 namespace cc::crypto {
 
 [[nodiscard]] Address address_of(const PublicKey& pub);
-[[nodiscard]] inline Address address_of(const PrivateKey& key) { return address_of(public_key_of(key)); }
+[[nodiscard]] inline Address address_of(const PrivateKey& key) {
+  return address_of(public_key_of(key));
+}
 
 // "0x" + EIP-55 mixed-case checksum encoding.
 [[nodiscard]] std::string to_checksum_hex(const Address& addr);
