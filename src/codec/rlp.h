@@ -118,6 +118,7 @@ class ListReader {
   ListReader(ByteView payload, const std::uint8_t* origin, std::size_t depth)
       : rest_(payload), origin_(origin), depth_(depth) {}
   [[nodiscard]] std::size_t offset() const {
+    if (origin_ == nullptr || rest_.data() == nullptr) return 0;
     return static_cast<std::size_t>(rest_.data() - origin_);
   }
 
