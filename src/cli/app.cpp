@@ -15,6 +15,7 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", "corecell 0.1.0");
 
   // Subcommand families (one line each; see cli/app.h).
+  add_chain_commands(app);
   add_keygen_commands(app);
   add_chaindb_commands(app);
 
