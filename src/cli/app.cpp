@@ -17,6 +17,8 @@ int run(int argc, char** argv) {
   // Subcommand families (one line each; see cli/app.h).
   add_chain_commands(app);
   add_keygen_commands(app);
+  add_node_command(app);
+  add_demo_command(app);
   add_chaindb_commands(app);
 
   try {
