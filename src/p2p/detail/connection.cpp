@@ -152,6 +152,9 @@ void Connection::connect_to(const tcp::endpoint& remote, std::optional<asio::ip:
 }
 
 void Connection::begin_handshake() {
+  // Frames are written whole; Nagle would only delay small consensus messages by an ACK.
+  asio::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
   HandshakeParams params;
   params.role = inbound_ ? Role::kResponder : Role::kInitiator;
   params.our_type = config_.node_type;
