@@ -42,7 +42,7 @@ inline TransportConfig test_config(const std::string& ip, NodeType type = NodeTy
   c.dial_source_ip = ip;
   c.handshake_timeout = 2000ms;
   c.ping_interval = 100ms;
-  c.dead_after = 600ms;
+  c.dead_after = 2000ms;
   c.close_linger = 200ms;
   return c;
 }

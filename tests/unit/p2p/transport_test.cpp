@@ -257,7 +257,9 @@ TEST(Transport, ReservedCodeFromPeerClosesWithUnknownCode) {
 }
 
 TEST(Transport, SilentPeerIsDetectedDead) {
-  RecordingNode a(test_config("127.0.0.1"));  // ping 100 ms, dead after 600 ms
+  auto cfg = test_config("127.0.0.1");
+  cfg.dead_after = 600ms;  // pings every 100 ms
+  RecordingNode a(cfg);
   ASSERT_TRUE(a.transport().start().ok());
   RawClient raw;
   ASSERT_TRUE(raw.connect("127.0.0.1", a.port()));
@@ -272,12 +274,15 @@ TEST(Transport, SilentPeerIsDetectedDead) {
 }
 
 TEST(Transport, LivePeersStayConnectedLongPastDeadAfter) {
-  RecordingNode a(test_config("127.0.0.1"));
-  RecordingNode b(test_config("127.0.0.2"));
+  auto cfg_a = test_config("127.0.0.1");
+  auto cfg_b = test_config("127.0.0.2");
+  cfg_a.dead_after = cfg_b.dead_after = 800ms;  // pings every 100 ms keep both alive
+  RecordingNode a(cfg_a);
+  RecordingNode b(cfg_b);
   ASSERT_TRUE(a.transport().start().ok());
   ASSERT_TRUE(b.transport().start().ok());
   connect(a, "127.0.0.1", b);
-  std::this_thread::sleep_for(2000ms);  // > 3 x dead_after with no application traffic
+  std::this_thread::sleep_for(2500ms);  // > 3 x dead_after with no application traffic
   EXPECT_TRUE(a.closed().empty());
   EXPECT_TRUE(b.closed().empty());
   ASSERT_TRUE(b.transport().send(b.established()[0].id, 0x10, text("still here")).ok());
