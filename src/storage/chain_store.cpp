@@ -242,6 +242,8 @@ Result<ImportVerdict> ChainStore::import_block(const chain::Block& block, std::u
   head_ = block.header;
   head_hash_ = hash;
   head_proposer_ = seal->proposer;
+  logger("storage")->debug("imported block #{} {} txs={} entries={}", number, short_hash(hash),
+                           block.transactions.size(), batch.count());
   return ImportVerdict(ImportOutcome::Imported);
 }
 
@@ -251,6 +253,8 @@ Result<ImportSummary> ChainStore::import_blocks(std::span<const chain::Block> bl
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     CC_TRY_ASSIGN(ImportVerdict verdict, import_block(blocks[i], now));
     if (!verdict.ok()) {
+      // Debug level: block sources may be untrusted, and the caller reports the verdict.
+      logger("storage")->debug("import: {}", verdict.rejection().to_error().message);
       summary.rejection = verdict.rejection();
       return summary;
     }
