@@ -68,8 +68,14 @@ class LineParser {
     value_start_ = pos_;
     std::string value;
     CC_TRY_STATUS(parse_word(value));
+    bool blank_after_equals = pos_ == value_start_ && !at_end();
     skip_blanks();
     if (!at_end() && peek() != '#') {
+      if (blank_after_equals) {
+        return fail(
+            "conf.syntax",
+            "spaces around '=' are not allowed in this shell syntax; write " + key + "=VALUE");
+      }
       return fail("conf.syntax",
                   "unexpected text after the value of " + key + ": '" + printable(s_.substr(pos_)) +
                       "'; quote a value that contains spaces, e.g. " + key + "=\"a b\"");

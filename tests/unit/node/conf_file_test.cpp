@@ -177,6 +177,8 @@ TEST(ConfFileErrors, SpacesAroundEquals) {
   Error e = parse_err("NETWORK = \"cypress\"\n");
   EXPECT_THAT(e.message, StartsWith("t.conf:1: spaces around '='"));
   EXPECT_THAT(e.message, HasSubstr("NETWORK=VALUE"));
+  EXPECT_THAT(parse_err("PORT= 1\n").message, StartsWith("t.conf:1: spaces around '='"));
+  EXPECT_THAT(parse_err("PORT =1\n").message, StartsWith("t.conf:1: spaces around '='"));
 }
 
 TEST(ConfFileErrors, BadKeyNames) {

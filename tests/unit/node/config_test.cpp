@@ -465,6 +465,42 @@ TEST(NodeConfigKeys, EveryKeyIsDocumentedForOperators) {
   }
 }
 
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(NodeConfigKeys, TheDocumentedExampleLoadsOnceItsPlaceholdersAreFilled) {
+  std::string doc = slurp(std::string(CC_SOURCE_DIR) + "/docs/CONFIGURATION.md");
+  std::size_t start = doc.find("```sh\n# kcnd.conf");
+  ASSERT_NE(start, std::string::npos);
+  start += 6;
+  std::string example = doc.substr(start, doc.find("```", start) - start);
+  for (auto [placeholder, seed] :
+       {std::pair{"<128-hex node ID of PN 1>", 1}, std::pair{"<128-hex node ID of PN 2>", 2}}) {
+    std::size_t at = example.find(placeholder);
+    ASSERT_NE(at, std::string::npos) << placeholder;
+    example.replace(at, std::string(placeholder).size(), node_id(static_cast<std::uint8_t>(seed)));
+  }
+  NodeConfig c = ok(from_text(Role::cn, example));
+  EXPECT_TRUE(c.warnings.empty()) << ::testing::PrintToString(c.warnings);
+  EXPECT_TRUE(c.require_signing_permit);
+  EXPECT_EQ(c.proxy_nodes.size(), 2u);
+  EXPECT_EQ(c.subport, 32324);
+}
+
+TEST(NodeConfigKeys, FuzzSeedsAreValidConfigs) {
+  std::string dir = std::string(CC_SOURCE_DIR) + "/tests/fuzz/corpus/config/";
+  NodeConfig cn = ok(
+      node_config_from_text(Role::cn, slurp(dir + "kcnd.conf"), "kcnd.conf", "/etc/kcnd/conf", {}));
+  EXPECT_EQ(cn.proxy_nodes.size(), 2u);
+  NodeConfig pn = ok(
+      node_config_from_text(Role::pn, slurp(dir + "kpnd.conf"), "kpnd.conf", "/etc/kpnd/conf", {}));
+  EXPECT_EQ(pn.bootnodes.size(), 2u);
+}
+
 TEST(NodeConfigKeys, FlagNamesAndRoles) {
   EXPECT_EQ(flag_name_for("RPC_PORT"), "--rpc-port");
   EXPECT_EQ(flag_name_for("DATA_DIR"), "--data-dir");
