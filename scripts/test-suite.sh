@@ -2,13 +2,13 @@
 # The whole test suite (`make test`, the README's test command via ./quickstart.sh test):
 #   1. release build; every CTest test (unit, sim, integration with real processes, layer rules)
 #   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
-#   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 20) without findings
+#   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 15) without findings
 #   4. clang-format check
 # Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 passed=0
 failed=0
 failures=()
