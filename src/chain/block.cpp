@@ -125,6 +125,9 @@ Result<Block> decode_block_item(const rlp::Item& item) {
     }
     b.transactions.push_back(std::move(tx).value());
   }
+  // remaining_items() stops counting at a malformed item; refuse anything after the txs.
+  auto end = r.expect_end();
+  if (!end.ok()) return end.error().context("block after the transactions");
   return b;
 }
 

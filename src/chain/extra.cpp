@@ -73,6 +73,10 @@ Result<IstanbulExtra> decode_extra(ByteView extra) {
     if (!s.ok()) return s.error().context("header extra committedSeals[" + std::to_string(i) + "]");
     out.committed_seals.push_back(*s);
   }
+  // remaining_items() stops counting at a malformed item, so bytes after the third item must
+  // be refused explicitly.
+  auto end = top->expect_end();
+  if (!end.ok()) return end.error().context("header extra after committedSeals");
   return out;
 }
 

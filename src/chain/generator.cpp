@@ -147,16 +147,19 @@ Result<Block> ChainGenerator::next_block(std::size_t txs, std::uint8_t round) {
   std::vector<Receipt> receipts;
   receipts.reserve(txs);
   std::uint64_t gas = 0;
+  const auto checkpoint = state_.checkpoint();
   for (std::size_t i = 0; i < txs; ++i) {
     auto r =
         apply_transaction(state_, signed_txs[i], account_addrs_[plans[i].sender], proposer, gas);
     if (!r.ok()) {
+      state_.revert_to(checkpoint);  // the head and its state stay as they were
       return r.rejection().to_error().context("generator: block " + std::to_string(number) +
                                               " transfer " + std::to_string(i));
     }
     gas = r->cumulative_gas_used;
     receipts.push_back(*r);
   }
+  state_.commit(checkpoint);
   (void)state_.take_dirty();
 
   Block block;

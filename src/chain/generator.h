@@ -68,8 +68,9 @@ class ChainGenerator {
                                                      std::uint64_t seed,
                                                      ThreadPool* pool = nullptr);
 
-  // The next block with `txs` transfers, sealed at `round`. Fails (state unchanged is not
-  // promised) only if a transfer is refused, e.g. accounts ran out of funds.
+  // The next block with `txs` transfers, sealed at `round`. Fails only if a transfer is
+  // refused (e.g. accounts ran out of funds); the head and state are then unchanged (the seed's
+  // random stream has moved on).
   [[nodiscard]] Result<Block> next_block(std::size_t txs, std::uint8_t round = 0);
 
   [[nodiscard]] const Header& head() const { return head_; }

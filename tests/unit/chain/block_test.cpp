@@ -236,6 +236,24 @@ TEST(Block, RejectsThirdFieldAndHeaderThatIsAString) {
           .ok());
 }
 
+TEST(Block, RejectsMalformedBytesAfterTheTransactions) {
+  Block b = sample_block();
+  std::vector<Bytes> txs;
+  for (const auto& tx : b.transactions) txs.push_back(tx.encode());
+  Bytes inner = b.header.encode();
+  Bytes list = rlp::encode_list(txs);
+  inner.insert(inner.end(), list.begin(), list.end());
+  inner.push_back(0xff);  // a truncated item: the field count stops here
+  // The outer list prefix by hand (encode_list would need well-formed items): long form, two
+  // length bytes.
+  const std::size_t n = inner.size();
+  ASSERT_GE(n, 256u);
+  ASSERT_LT(n, 65536u);
+  Bytes outer = {0xf9, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n & 0xff)};
+  outer.insert(outer.end(), inner.begin(), inner.end());
+  EXPECT_FALSE(Block::decode(outer).ok());
+}
+
 TEST(Block, RejectsMalformedTransactionNamingItsIndex) {
   Block b = sample_block();
   auto r = Block::decode(rlp::encode_list(

@@ -123,6 +123,19 @@ TEST(Extra, RejectsTwoOrFourFields) {
   EXPECT_EQ(four.error().code, "extra.fields");
 }
 
+TEST(Extra, RejectsMalformedBytesAfterTheThirdField) {
+  // Found by fuzzing: the field count stops at a malformed item, so the decoder must also
+  // check that the list ends after committedSeals.
+  Bytes inner = rlp::encode_list({rlp::encode_bytes(addr(1))});
+  for (std::uint8_t b : {0x80, 0xc0, 0xff}) inner.push_back(b);  // seal, seals, then junk
+  Bytes body;
+  body.push_back(static_cast<std::uint8_t>(0xc0 + inner.size()));
+  for (std::uint8_t b : inner) body.push_back(b);
+  EXPECT_FALSE(decode_extra(with_body(body)).ok());
+  body.back() = 0xc0;  // the same with a well-formed 4th item is refused as well
+  EXPECT_FALSE(decode_extra(with_body(body)).ok());
+}
+
 TEST(Extra, RejectsBodyThatIsAStringNotAList) {
   EXPECT_FALSE(decode_extra(with_body(rlp::encode_bytes(Bytes(5, 1)))).ok());
 }

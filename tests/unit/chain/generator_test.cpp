@@ -174,5 +174,20 @@ TEST(Generator, UnfundedSenderIsReportedNotAsserted) {
   EXPECT_NE(r.error().message.find("block 1 transfer 0"), std::string::npos) << r.error().message;
 }
 
+TEST(Generator, RefusedBlockLeavesHeadAndStateUnchanged) {
+  TestNetwork net = make_test_network(1, 2, 5, 1000);
+  // One funded account, one empty: some transfer of a larger block is refused.
+  net.genesis.alloc.erase(crypto::address_of(net.account_keys[1]));
+  auto gen = ChainGenerator::create(net.genesis, net.validator_keys, net.account_keys, 1);
+  ASSERT_TRUE(gen.ok());
+  const Hash32 root_before = gen->state().root();
+  auto r = gen->next_block(50);
+  ASSERT_FALSE(r.ok());
+  // Some transfers were applied before the refused one, so there was something to revert.
+  EXPECT_EQ(r.error().message.find("transfer 0:"), std::string::npos) << r.error().message;
+  EXPECT_EQ(gen->head().number, 0u);
+  EXPECT_EQ(gen->state().root(), root_before);
+}
+
 }  // namespace
 }  // namespace cc::chain
