@@ -16,7 +16,7 @@ namespace cc::bench {
 struct RatioSpec {
   std::string measured;  // benchmark name (as printed, e.g. "BM_ImportBlocks/threads:1")
   std::string baseline;
-  double target = 0;     // minimum acceptable ratio; 0 = informational
+  double target = 0;  // minimum acceptable ratio; 0 = informational
   std::string note;
 };
 

@@ -8,7 +8,8 @@ namespace cc::cli {
 
 int run(int argc, char** argv) {
   CLI::App app{
-      "corecell — a Kaia-style Core Cell (consensus, proxy and endpoint nodes) whose consensus node "
+      "corecell — a Kaia-style Core Cell (consensus, proxy and endpoint nodes) whose consensus "
+      "node "
       "is highly available.",
       "corecell"};
   app.require_subcommand(1);

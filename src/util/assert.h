@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CC_ASSERT(cond)                                                              \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
+#define CC_ASSERT(cond)                                                                     \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
       std::fprintf(stderr, "corecell: invariant broken at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                           \
-      std::abort();                                                                  \
-    }                                                                                \
+                   #cond);                                                                  \
+      std::abort();                                                                         \
+    }                                                                                       \
   } while (0)

@@ -29,8 +29,8 @@ Result<Bytes> from_hex(std::string_view text) {
     text.remove_prefix(2);
   }
   if (text.size() % 2 != 0) {
-    return make_error("hex.odd_length",
-                      "hex string has an odd number of digits (" + std::to_string(text.size()) + ")");
+    return make_error("hex.odd_length", "hex string has an odd number of digits (" +
+                                            std::to_string(text.size()) + ")");
   }
   Bytes out(text.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -38,8 +38,7 @@ Result<Bytes> from_hex(std::string_view text) {
     int lo = hex_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       std::size_t pos = hi < 0 ? 2 * i : 2 * i + 1;
-      return make_error("hex.bad_char",
-                        "non-hex character at position " + std::to_string(pos));
+      return make_error("hex.bad_char", "non-hex character at position " + std::to_string(pos));
     }
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }

@@ -33,11 +33,15 @@ Status write_all(int fd, const std::uint8_t* data, std::size_t size, const fs::p
 
 Status fsync_dir(const fs::path& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("file.fsync_dir", "opening directory " + dir.string() + ": " + errno_text(errno));
+  if (fd < 0)
+    return make_error("file.fsync_dir",
+                      "opening directory " + dir.string() + ": " + errno_text(errno));
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) return make_error("file.fsync_dir", "fsync of directory " + dir.string() + ": " + errno_text(err));
+  if (rc != 0)
+    return make_error("file.fsync_dir",
+                      "fsync of directory " + dir.string() + ": " + errno_text(err));
   return ok_status();
 }
 
@@ -47,7 +51,8 @@ Status atomic_write_file(const fs::path& path, ByteView data, mode_t mode) {
   fs::path tmp = path;
   tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return make_error("file.create", "creating " + tmp.string() + ": " + errno_text(errno));
+  if (fd < 0)
+    return make_error("file.create", "creating " + tmp.string() + ": " + errno_text(errno));
   // open() applies the umask; set the exact mode before any content is written.
   if (::fchmod(fd, mode) != 0) {
     int err = errno;
@@ -56,7 +61,8 @@ Status atomic_write_file(const fs::path& path, ByteView data, mode_t mode) {
     return make_error("file.chmod", "chmod " + tmp.string() + ": " + errno_text(err));
   }
   Status st = write_all(fd, data.data(), data.size(), tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = make_error("file.fsync", "fsync " + tmp.string() + ": " + errno_text(errno));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = make_error("file.fsync", "fsync " + tmp.string() + ": " + errno_text(errno));
   ::close(fd);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
@@ -65,7 +71,8 @@ Status atomic_write_file(const fs::path& path, ByteView data, mode_t mode) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return make_error("file.rename", "renaming " + tmp.string() + " to " + path.string() + ": " + errno_text(err));
+    return make_error("file.rename",
+                      "renaming " + tmp.string() + " to " + path.string() + ": " + errno_text(err));
   }
   return fsync_dir(dir);
 }
@@ -89,7 +96,8 @@ Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
   if (static_cast<std::size_t>(st.st_size) > max_bytes) {
     ::close(fd);
     return make_error("file.too_large", path.string() + " is " + std::to_string(st.st_size) +
-                                            " bytes; the limit for this file is " + std::to_string(max_bytes));
+                                            " bytes; the limit for this file is " +
+                                            std::to_string(max_bytes));
   }
   std::string out;
   char buf[65536];
@@ -105,7 +113,8 @@ Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > max_bytes) {
       ::close(fd);
-      return make_error("file.too_large", path.string() + " exceeds " + std::to_string(max_bytes) + " bytes");
+      return make_error("file.too_large",
+                        path.string() + " exceeds " + std::to_string(max_bytes) + " bytes");
     }
   }
   ::close(fd);
@@ -114,7 +123,8 @@ Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
 
 Result<mode_t> file_mode(const fs::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return make_error("file.stat", "stat " + path.string() + ": " + errno_text(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    return make_error("file.stat", "stat " + path.string() + ": " + errno_text(errno));
   return static_cast<mode_t>(st.st_mode & 07777);
 }
 
@@ -122,14 +132,17 @@ Status ensure_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return ok_status();
   fs::create_directories(dir, ec);
-  if (ec) return make_error("file.mkdir", "creating directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    return make_error("file.mkdir", "creating directory " + dir.string() + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   return ok_status();
 }
 
 Result<ProcessLock> ProcessLock::acquire(const fs::path& lock_file) {
   int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error("lock.open", "cannot open lock file " + lock_file.string() + ": " + errno_text(errno));
+  if (fd < 0)
+    return make_error("lock.open",
+                      "cannot open lock file " + lock_file.string() + ": " + errno_text(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     std::string holder;
@@ -139,10 +152,10 @@ Result<ProcessLock> ProcessLock::acquire(const fs::path& lock_file) {
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return make_error("lock.held", lock_file.parent_path().string() +
-                                         " is in use by another process" +
-                                         (holder.empty() ? "" : " (pid " + holder + ")") +
-                                         "; stop that process first, or use a different data directory");
+      return make_error("lock.held",
+                        lock_file.parent_path().string() + " is in use by another process" +
+                            (holder.empty() ? "" : " (pid " + holder + ")") +
+                            "; stop that process first, or use a different data directory");
     }
     return make_error("lock.flock", "locking " + lock_file.string() + ": " + errno_text(err));
   }
@@ -153,7 +166,8 @@ Result<ProcessLock> ProcessLock::acquire(const fs::path& lock_file) {
   return ProcessLock(fd, lock_file);
 }
 
-ProcessLock::ProcessLock(ProcessLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
+ProcessLock::ProcessLock(ProcessLock&& other) noexcept
+    : fd_(other.fd_), path_(std::move(other.path_)) {
   other.fd_ = -1;
 }
 

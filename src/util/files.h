@@ -3,9 +3,9 @@
 // process lock used for DATA_DIR. Never interprets file contents.
 #pragma once
 
+#include <sys/types.h>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 
 #include "util/bytes.h"
 #include "util/result.h"

@@ -29,12 +29,24 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
 void set_verbosity(int verbosity) {
   std::lock_guard lock(g_mutex);
   switch (verbosity) {
-    case 0: g_level = spdlog::level::off; break;
-    case 1: g_level = spdlog::level::err; break;
-    case 2: g_level = spdlog::level::warn; break;
-    case 3: g_level = spdlog::level::info; break;
-    case 4: g_level = spdlog::level::debug; break;
-    default: g_level = spdlog::level::trace; break;
+    case 0:
+      g_level = spdlog::level::off;
+      break;
+    case 1:
+      g_level = spdlog::level::err;
+      break;
+    case 2:
+      g_level = spdlog::level::warn;
+      break;
+    case 3:
+      g_level = spdlog::level::info;
+      break;
+    case 4:
+      g_level = spdlog::level::debug;
+      break;
+    default:
+      g_level = spdlog::level::trace;
+      break;
   }
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->set_level(g_level); });
 }

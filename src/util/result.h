@@ -29,15 +29,24 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}   // NOLINT(google-explicit-constructor)
-  Result(Error err) : v_(std::move(err)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error err) : v_(std::move(err)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { check_ok(); return std::get<0>(v_); }
-  const T& value() const& { check_ok(); return std::get<0>(v_); }
-  T&& value() && { check_ok(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -80,9 +89,9 @@ using Status = Result<void>;
 }  // namespace cc
 
 // Propagates a failed Result/Status from the enclosing function.
-#define CC_TRY_STATUS(expr)                        \
-  do {                                             \
-    auto cc_try_status_ = (expr);                  \
+#define CC_TRY_STATUS(expr)                                  \
+  do {                                                       \
+    auto cc_try_status_ = (expr);                            \
     if (!cc_try_status_.ok()) return cc_try_status_.error(); \
   } while (0)
 

@@ -17,13 +17,15 @@ Bytes u256_to_be_minimal(const U256& v) {
 Hash32 u256_to_be32(const U256& v) {
   Hash32 out{};
   Bytes minimal = u256_to_be_minimal(v);
-  std::copy(minimal.begin(), minimal.end(), out.begin() + static_cast<std::ptrdiff_t>(32 - minimal.size()));
+  std::copy(minimal.begin(), minimal.end(),
+            out.begin() + static_cast<std::ptrdiff_t>(32 - minimal.size()));
   return out;
 }
 
 Result<U256> u256_from_be(ByteView be) {
   if (be.size() > 32) {
-    return make_error("u256.too_long", "integer of " + std::to_string(be.size()) + " bytes exceeds 256 bits");
+    return make_error("u256.too_long",
+                      "integer of " + std::to_string(be.size()) + " bytes exceeds 256 bits");
   }
   U256 v = 0;
   for (std::uint8_t b : be) v = (v << 8) | b;
@@ -49,10 +51,15 @@ Result<U256> u256_parse(const std::string& text) {
   for (std::size_t i = start; i < text.size(); ++i) {
     char c = text[i];
     unsigned d;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (is_hex && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (is_hex && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return make_error("u256.bad_char", "'" + text + "' is not a " + (is_hex ? "hex" : "decimal") + " number");
+    if (c >= '0' && c <= '9')
+      d = static_cast<unsigned>(c - '0');
+    else if (is_hex && c >= 'a' && c <= 'f')
+      d = static_cast<unsigned>(c - 'a' + 10);
+    else if (is_hex && c >= 'A' && c <= 'F')
+      d = static_cast<unsigned>(c - 'A' + 10);
+    else
+      return make_error("u256.bad_char",
+                        "'" + text + "' is not a " + (is_hex ? "hex" : "decimal") + " number");
     if (v > (max - d) / base) return make_error("u256.overflow", "'" + text + "' exceeds 256 bits");
     v = v * base + d;
   }

@@ -24,14 +24,16 @@ extern char** environ;
 namespace cc::testing {
 
 // Path of a binary built next to the tests (bin/corecell, bin/fuzz_*).
-inline std::string bin_path(const std::string& name) { return std::string(CC_BIN_DIR) + "/" + name; }
+inline std::string bin_path(const std::string& name) {
+  return std::string(CC_BIN_DIR) + "/" + name;
+}
 
 struct RunResult {
-  int exit_code = -1;    // -1 when killed by a signal or timed out
-  int signal = 0;        // terminating signal, if any
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  int signal = 0;      // terminating signal, if any
   bool timed_out = false;
-  std::string out;       // stdout
-  std::string err;       // stderr
+  std::string out;  // stdout
+  std::string err;  // stderr
 };
 
 namespace detail {

@@ -57,7 +57,10 @@ TEST_F(FilesTest, SecondProcessLockFailsWithHolderPid) {
 }
 
 TEST_F(FilesTest, LockIsReleasedWhenHolderGoesAway) {
-  { auto lock = ProcessLock::acquire(dir_ / "LOCK"); ASSERT_TRUE(lock.ok()); }
+  {
+    auto lock = ProcessLock::acquire(dir_ / "LOCK");
+    ASSERT_TRUE(lock.ok());
+  }
   auto again = ProcessLock::acquire(dir_ / "LOCK");
   EXPECT_TRUE(again.ok());
 }
