@@ -16,6 +16,7 @@
 #include "util/bytes.h"
 #include "util/result.h"
 #include "util/u256.h"
+#include "util/verdict.h"
 
 namespace cc::chain {
 
@@ -96,23 +97,7 @@ struct TxRejection {
 // Typed verdict on an untrusted transaction: either a value (e.g. the sender) or a rejection the
 // caller can act on (drop, answer an RPC error, penalise the peer).
 template <typename T>
-class [[nodiscard]] TxVerdict {
- public:
-  TxVerdict(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  TxVerdict(TxRejection rej) : v_(std::move(rej)) {}  // NOLINT(google-explicit-constructor)
-
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const TxRejection& rejection() const { return std::get<1>(v_); }
-  [[nodiscard]] TxInvalid reason() const { return rejection().reason; }
-
- private:
-  std::variant<T, TxRejection> v_;
-};
+using TxVerdict = Verdict<T, TxRejection>;
 
 [[nodiscard]] TxRejection reject(TxInvalid reason, std::string detail);
 

@@ -35,6 +35,7 @@
 #include "chain/council.h"
 #include "util/bytes.h"
 #include "util/result.h"
+#include "util/verdict.h"
 
 namespace cc::chain {
 
@@ -72,23 +73,7 @@ struct HeaderRejection {
 
 // A verified value (e.g. who sealed the block) or a rejection.
 template <typename T>
-class [[nodiscard]] HeaderVerdict {
- public:
-  HeaderVerdict(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  HeaderVerdict(HeaderRejection rej) : v_(std::move(rej)) {}  // NOLINT(google-explicit-constructor)
-
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const HeaderRejection& rejection() const { return std::get<1>(v_); }
-  [[nodiscard]] HeaderInvalid reason() const { return rejection().reason; }
-
- private:
-  std::variant<T, HeaderRejection> v_;
-};
+using HeaderVerdict = Verdict<T, HeaderRejection>;
 
 // Who produced a verified header (kaia_getBlockWithConsensusInfo's proposer/committers/round).
 struct SealInfo {
