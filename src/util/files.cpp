@@ -14,7 +14,11 @@
 namespace cc {
 namespace fs = std::filesystem;
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r: thread-safe, returns a pointer to the message (maybe not into buf).
+  return ::strerror_r(err, buf, sizeof buf);
+}
 
 namespace {
 Status write_all(int fd, const std::uint8_t* data, std::size_t size, const fs::path& path) {
