@@ -26,12 +26,18 @@ struct NodeOptions {
   std::map<std::string, std::string> by_key;  // generated per-key flags
 };
 
-// Blocks SIGINT/SIGTERM in every thread (threads inherit the mask) and waits for one of them.
-int wait_for_stop_signal() {
+// SIGINT and SIGTERM: blocked in every thread before any starts (threads inherit the mask), then
+// taken synchronously by the main thread with sigwait.
+sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int wait_for_stop_signal() {
+  sigset_t set = stop_signals();
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
@@ -49,10 +55,7 @@ void run_node(const NodeOptions& opt) {
   auto config = or_fail(node::load_node_config(role, conf, overrides));
   set_verbosity(config.verbosity);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto node = or_fail(node::Node::start(config));
