@@ -9,11 +9,11 @@
 //   0x10 Status          [version, networkId, genesisHash, headNumber, headHash]
 //   0x11 NewBlockHashes  [[hash, number], ...]                     <= kMaxAnnouncements
 //   0x12 Transactions    [tx, ...]                                 <= kMaxTransactionsPerMsg
-//   0x13 GetBlockHeaders [requestId, origin, amount]               1 <= amount <= kMaxHeadersPerReply
-//   0x14 BlockHeaders    [requestId, [header, ...]]                <= kMaxHeadersPerReply
-//   0x15 GetBlockBodies  [requestId, [hash, ...]]                  <= kMaxBodiesPerReply
-//   0x16 BlockBodies     [requestId, [[tx, ...], ...]]             <= kMaxBodiesPerReply
-//   0x17 NewBlock        [block]
+//   0x13 GetBlockHeaders [requestId, origin, amount]               1 <= amount <=
+//   kMaxHeadersPerReply 0x14 BlockHeaders    [requestId, [header, ...]]                <=
+//   kMaxHeadersPerReply 0x15 GetBlockBodies  [requestId, [hash, ...]]                  <=
+//   kMaxBodiesPerReply 0x16 BlockBodies     [requestId, [[tx, ...], ...]]             <=
+//   kMaxBodiesPerReply 0x17 NewBlock        [block]
 // A node sends Status first on every connection and ignores nothing else until it has the
 // peer's Status; a different version, network ID or genesis hash ends the connection.
 // Replies carry the request's requestId, so a reply can be matched (and an unsolicited one
