@@ -5,16 +5,17 @@
 // answers by dropping the peer. It never does I/O and never decides what a message means for
 // the chain (node/sync.h, node/propagation, node/txpool.h do that).
 //
-// Payloads (RLP; integers canonical big-endian; hashes 32 bytes):
+// Payloads (RLP; integers canonical big-endian; hashes 32 bytes; limits on the list's items):
 //   0x10 Status          [version, networkId, genesisHash, headNumber, headHash]
-//   0x11 NewBlockHashes  [[hash, number], ...]                     <= kMaxAnnouncements
-//   0x12 Transactions    [tx, ...]                                 <= kMaxTransactionsPerMsg
-//   0x13 GetBlockHeaders [requestId, origin, amount]               1 <= amount <=
-//   kMaxHeadersPerReply 0x14 BlockHeaders    [requestId, [header, ...]]                <=
-//   kMaxHeadersPerReply 0x15 GetBlockBodies  [requestId, [hash, ...]]                  <=
-//   kMaxBodiesPerReply 0x16 BlockBodies     [requestId, [[tx, ...], ...]]             <=
-//   kMaxBodiesPerReply 0x17 NewBlock        [block]
-// A node sends Status first on every connection and ignores nothing else until it has the
+//   0x11 NewBlockHashes  [[hash, number], ...]           <= kMaxAnnouncements
+//   0x12 Transactions    [tx, ...]                       <= kMaxTransactionsPerMsg
+//   0x13 GetBlockHeaders [requestId, origin, amount]     1 <= amount <= kMaxHeadersPerReply,
+//                                                        origin + amount - 1 <= 2^64 - 1
+//   0x14 BlockHeaders    [requestId, [header, ...]]      <= kMaxHeadersPerReply
+//   0x15 GetBlockBodies  [requestId, [hash, ...]]        <= kMaxBodiesPerReply
+//   0x16 BlockBodies     [requestId, [[tx, ...], ...]]   <= kMaxBodiesPerReply bodies
+//   0x17 NewBlock        [block]
+// A node sends Status first on every connection and handles nothing else until it has the
 // peer's Status; a different version, network ID or genesis hash ends the connection.
 // Replies carry the request's requestId, so a reply can be matched (and an unsolicited one
 // detected). A reply may hold fewer items than asked (the responder caps it by
