@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -390,6 +393,24 @@ TEST(Protocol, NewBlockRejectsABlockWithTrailingFields) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "proto.malformed");
   EXPECT_THAT(r.error().message, StartsWith("NewBlock: block: "));
+}
+
+// The fuzz seeds (tests/fuzz/corpus/protocol/<name>: code byte ‖ payload) stay valid messages
+// of the type their file is named after, one per type.
+TEST(Protocol, FuzzSeedsAreOneValidMessageOfEachType) {
+  const std::filesystem::path dir =
+      std::filesystem::path(CC_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "protocol";
+  std::size_t seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(bytes.empty()) << entry.path();
+    auto m = decode_message(bytes[0], ByteView(bytes).subspan(1));
+    ASSERT_TRUE(m.ok()) << entry.path() << ": " << m.error().message;
+    EXPECT_EQ(msg_code_name(code_of(*m)), entry.path().filename().string());
+    ++seeds;
+  }
+  EXPECT_EQ(seeds, std::variant_size_v<Message>);
 }
 
 }  // namespace
