@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   add_node_command(app);
   add_demo_command(app);
   add_chaindb_commands(app);
+  add_ctl_commands(app);
 
   try {
     app.parse(argc, argv);

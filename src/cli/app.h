@@ -17,5 +17,6 @@ void add_chain_commands(CLI::App& app);    // genesis hash, chain generate
 void add_chaindb_commands(CLI::App& app);  // chain import|head|verify (after add_chain_commands)
 void add_node_command(CLI::App& app);      // node
 void add_demo_command(CLI::App& app);      // demo
+void add_ctl_commands(CLI::App& app);      // ctl status (a running node's control socket)
 
 }  // namespace cc::cli

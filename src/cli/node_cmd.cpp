@@ -1,5 +1,6 @@
 // cli/node_cmd.cpp — `corecell node`: start the node daemon for a role from a kcnd.conf-style
-// file and flags (defaults < file < flags), then run until SIGINT/SIGTERM.
+// file and flags (defaults < file < flags), join the p2p network (node/service.h), then run
+// until SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "crypto/address.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "node/service.h"
 #include "util/log.h"
 
 namespace cc::cli {
@@ -58,17 +60,20 @@ void run_node(const NodeOptions& opt) {
   sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  auto node = or_fail(node::Node::start(config));
+  auto service = or_fail(node::Service::start(or_fail(node::Node::start(config))));
+  const nlohmann::json st = service->status();
   std::printf(
-      "corecell node (%s) running\n  address  %s\n  kni      %s\n  datadir  %s\n  head     #%llu "
-      "%s\n",
-      std::string(node::role_name(role)).c_str(),
-      crypto::to_checksum_hex(node->identity().address).c_str(), node->kni_url().c_str(),
-      node->datadir().root().c_str(), static_cast<unsigned long long>(node->chain().head().number),
-      to_hex0x(node->chain().head_hash()).c_str());
+      "corecell node (%s) running\n  address  %s\n  kni      %s\n  datadir  %s\n  p2p port %u\n"
+      "  head     #%llu %s\n",
+      std::string(node::role_name(role)).c_str(), st["address"].get<std::string>().c_str(),
+      st["kni"].get<std::string>().c_str(), config.data_dir.c_str(),
+      static_cast<unsigned>(service->p2p_port()),
+      static_cast<unsigned long long>(st["head"]["number"].get<std::uint64_t>()),
+      st["head"]["hash"].get<std::string>().c_str());
   std::fflush(stdout);
   int sig = wait_for_stop_signal();
   logger("node")->info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  service->stop();
 }
 
 }  // namespace

@@ -24,6 +24,8 @@ class Node {
   [[nodiscard]] const DataDir& datadir() const { return datadir_; }
   [[nodiscard]] const crypto::NodeIdentity& identity() const { return identity_; }
   [[nodiscard]] const storage::ChainStore& chain() const { return chain_; }
+  // Mutable access for the one thread that imports blocks (node/service.h's cc-node).
+  [[nodiscard]] storage::ChainStore& chain() { return chain_; }
   [[nodiscard]] Address rewardbase() const;
   // This node's kni URL: its node ID at PUBLIC_IP (or 127.0.0.1) and PORT.
   [[nodiscard]] std::string kni_url() const;
@@ -32,7 +34,7 @@ class Node {
   Node(NodeConfig config, DataDir datadir, crypto::NodeIdentity identity, storage::ChainStore chain)
       : config_(std::move(config)),
         datadir_(std::move(datadir)),
-        identity_(std::move(identity)),
+        identity_(identity),
         chain_(std::move(chain)) {}
 
   NodeConfig config_;

@@ -1,0 +1,516 @@
+#include "node/service.h"
+
+#include <pthread.h>
+
+#include <asio.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "crypto/address.h"
+#include "node/chain_server.h"
+#include "node/control.h"
+#include "node/propagation.h"
+#include "node/protocol.h"
+#include "node/sync.h"
+#include "node/txpool.h"
+#include "p2p/admission.h"
+#include "p2p/peer_manager.h"
+#include "p2p/static_nodes.h"
+#include "util/log.h"
+
+namespace cc::node {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kTickInterval = std::chrono::milliseconds(200);
+// How many block/tx hashes we remember per peer as "it has this" (oldest forgotten first).
+constexpr std::size_t kKnownBlocksPerPeer = 1024;
+constexpr std::size_t kKnownTxsPerPeer = 32768;
+
+p2p::NodeType node_type_of(Role role) {
+  switch (role) {
+    case Role::cn:
+      return p2p::NodeType::kCN;
+    case Role::pn:
+      return p2p::NodeType::kPN;
+    case Role::en:
+      return p2p::NodeType::kEN;
+  }
+  return p2p::NodeType::kEN;
+}
+
+struct Hash32Hasher {
+  std::size_t operator()(const Hash32& h) const {
+    std::size_t v = 0;
+    std::memcpy(&v, h.data(), sizeof(v));
+    return v;
+  }
+};
+
+// A set that forgets its oldest entries beyond a capacity (what a peer is known to have).
+class KnownSet {
+ public:
+  explicit KnownSet(std::size_t capacity) : capacity_(capacity) {}
+  void insert(const Hash32& h) {
+    if (!set_.insert(h).second) return;
+    order_.push_back(h);
+    if (order_.size() > capacity_) {
+      set_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  [[nodiscard]] bool contains(const Hash32& h) const { return set_.count(h) != 0; }
+
+ private:
+  std::size_t capacity_;
+  std::unordered_set<Hash32, Hash32Hasher> set_;
+  std::deque<Hash32> order_;
+};
+
+struct PeerState {
+  explicit PeerState(p2p::PeerInfo peer) : info(std::move(peer)) {}
+  p2p::PeerInfo info;
+  std::optional<StatusMsg> status;  // the peer's Status; nothing else is accepted before it
+  std::uint64_t head_number = 0;    // highest block it has shown us it has
+  KnownSet known_blocks{kKnownBlocksPerPeer};
+  KnownSet known_txs{kKnownTxsPerPeer};
+};
+
+SyncTime sync_now() {
+  return SyncTime{Clock::now(), static_cast<std::uint64_t>(
+                                    std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count())};
+}
+
+}  // namespace
+
+struct Service::Impl final : SyncIo {
+  explicit Impl(std::unique_ptr<Node> started)
+      : node(std::move(started)), tick_timer(io), control(io), log(logger("node")) {}
+
+  std::unique_ptr<Node> node;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  asio::steady_timer tick_timer;
+  ControlServer control;
+  std::shared_ptr<spdlog::logger> log;
+
+  // Everything below is touched on cc-node only (after start).
+  std::unique_ptr<p2p::PeerManager> peers;
+  std::unique_ptr<TxPool> pool;
+  std::unique_ptr<Downloader> downloader;
+  std::map<p2p::ConnId, PeerState> peer_states;
+  std::uint64_t network_id = 0;
+  Hash32 last_announced_head{};
+  Clock::time_point last_second_tick{};
+  std::uint16_t bound_port = 0;
+  bool stopped = false;
+
+  storage::ChainStore& chain() { return node->chain(); }
+
+  // --- SyncIo (called by the Downloader on cc-node) ---
+  void send(PeerKey peer, const Message& message) override { send_message(peer, message); }
+  void drop_peer(PeerKey peer, std::string reason) override {
+    log->warn("dropping peer {}: {}", describe(peer), reason);
+    peers->disconnect(peer, reason);
+  }
+
+  std::string describe(p2p::ConnId id) const {
+    auto it = peer_states.find(id);
+    if (it == peer_states.end()) return "#" + std::to_string(id);
+    const auto& p = it->second.info;
+    return std::string(p2p::node_type_name(p.type)) + " " + to_hex(p.node_id).substr(0, 16) + " " +
+           p.remote_ip + ":" + std::to_string(p.remote_port);
+  }
+
+  void send_message(p2p::ConnId peer, const Message& message) {
+    Bytes payload = encode_payload(message);
+    auto st = peers->send(peer, static_cast<std::uint8_t>(code_of(message)), payload);
+    if (!st.ok()) {
+      log->debug("send {} to {} failed: {}", msg_code_name(code_of(message)), describe(peer),
+                 st.error().message);
+    }
+  }
+
+  void drop(p2p::ConnId peer, const std::string& reason) {
+    log->warn("dropping peer {}: {}", describe(peer), reason);
+    peers->disconnect(peer, reason);
+  }
+
+  StatusMsg our_status() {
+    StatusMsg st;
+    st.network_id = network_id;
+    st.genesis_hash = chain().genesis_hash();
+    st.head_number = chain().head().number;
+    st.head_hash = chain().head_hash();
+    return st;
+  }
+
+  // --- peer events (posted from cc-net) ---
+  void on_peer_added(const p2p::PeerInfo& peer) {
+    if (stopped) return;
+    peer_states.emplace(peer.id, PeerState(peer));
+    log->info("peer connected: {} ({})", describe(peer.id), peer.inbound ? "inbound" : "outbound");
+    send_message(peer.id, our_status());
+  }
+
+  void on_peer_removed(const p2p::PeerInfo& peer, const Error& reason) {
+    if (stopped) return;
+    if (peer_states.erase(peer.id) == 0) return;
+    log->info("peer disconnected: {} {} ({})", p2p::node_type_name(peer.type),
+              to_hex(peer.node_id).substr(0, 16), reason.message);
+    downloader->remove_peer(peer.id, sync_now());
+    after_chain_activity();
+  }
+
+  void on_message(const p2p::PeerInfo& peer, std::uint8_t code, const Bytes& payload) {
+    if (stopped) return;
+    auto it = peer_states.find(peer.id);
+    if (it == peer_states.end()) return;  // removed meanwhile
+    PeerState& ps = it->second;
+    auto decoded = decode_message(code, payload);
+    if (!decoded.ok()) {
+      drop(peer.id, "malformed message: " + decoded.error().message);
+      return;
+    }
+    Message& msg = *decoded;
+    if (!ps.status && !std::holds_alternative<StatusMsg>(msg)) {
+      drop(peer.id,
+           std::string("protocol: ") + std::string(msg_code_name(code_of(msg))) + " before status");
+      return;
+    }
+    std::visit([&](auto& m) { handle(ps, m); }, msg);
+    after_chain_activity();
+  }
+
+  void handle(PeerState& ps, StatusMsg& st) {
+    if (ps.status) {
+      drop(ps.info.id, "protocol: second status");
+      return;
+    }
+    if (st.version != kChainProtocolVersion) {
+      drop(ps.info.id, "chain protocol version " + std::to_string(st.version) + ", we speak " +
+                           std::to_string(kChainProtocolVersion));
+      return;
+    }
+    if (st.network_id != network_id || st.genesis_hash != chain().genesis_hash()) {
+      drop(ps.info.id, "other network: network ID " + std::to_string(st.network_id) + " genesis " +
+                           to_hex0x(st.genesis_hash) + ", ours " + std::to_string(network_id) +
+                           " " + to_hex0x(chain().genesis_hash()));
+      return;
+    }
+    ps.status = st;
+    ps.head_number = st.head_number;
+    ps.known_blocks.insert(st.head_hash);
+    downloader->add_peer(ps.info.id, st, sync_now());
+  }
+
+  void handle(PeerState& ps, NewBlockHashesMsg& m) {
+    const BlockAnnouncement* best = nullptr;
+    for (const auto& a : m.announcements) {
+      ps.known_blocks.insert(a.hash);
+      if (!best || a.number > best->number) best = &a;
+    }
+    if (best == nullptr) return;
+    if (best->number > ps.head_number) ps.head_number = best->number;
+    if (best->number > chain().head().number) {
+      downloader->on_announcement(ps.info.id, best->number, best->hash, sync_now());
+    }
+  }
+
+  void handle(PeerState& ps, NewBlockMsg& m) {
+    const chain::Block& block = m.block;
+    const Hash32 hash = block.hash();
+    const std::uint64_t number = block.header.number;
+    ps.known_blocks.insert(hash);
+    if (number > ps.head_number) ps.head_number = number;
+    const auto& head = chain().head();
+    if (number <= head.number) return;  // known or conflicting: import's rule 1 (no forks)
+    if (number > head.number + 1 || block.header.parent_hash != chain().head_hash()) {
+      downloader->on_announcement(ps.info.id, number, hash, sync_now());
+      return;
+    }
+    auto verdict = chain().import_block(block, sync_now().unix_seconds);
+    if (!verdict.ok()) {
+      log->error("importing block #{} from {} failed: {}", number, describe(ps.info.id),
+                 verdict.error().message);
+      return;
+    }
+    if (!verdict->ok()) {
+      const auto& r = verdict->rejection();
+      drop(ps.info.id, "invalid block: " + r.to_error().message);
+      return;
+    }
+    if (verdict->outcome() == storage::ImportOutcome::Imported) {
+      log->info("imported block #{} {} ({} txs) from {}", number, to_hex0x(hash),
+                block.transactions.size(), describe(ps.info.id));
+      on_block_imported(block, hash);
+      downloader->on_head_moved(sync_now());
+    }
+  }
+
+  void handle(PeerState& ps, TransactionsMsg& m) {
+    std::vector<chain::Transaction> fresh;
+    const auto now = Clock::now();
+    for (const auto& tx : m.transactions) {
+      const Hash32 h = tx.hash();
+      ps.known_txs.insert(h);
+      auto v = pool->add(tx, chain().state(), now);
+      if (v.ok()) {
+        fresh.push_back(tx);
+        continue;
+      }
+      if (v.rejection().peer_fault()) {
+        drop(ps.info.id, "invalid transaction: " + v.rejection().to_error().message);
+        return;
+      }
+    }
+    relay_transactions(fresh);
+  }
+
+  void handle(PeerState& ps, GetBlockHeadersMsg& m) {
+    auto reply = serve_headers(chain().db(), m);
+    if (!reply.ok()) {
+      log->error("serving headers to {}: {}", describe(ps.info.id), reply.error().message);
+      return;
+    }
+    send_message(ps.info.id, *reply);
+  }
+
+  void handle(PeerState& ps, GetBlockBodiesMsg& m) {
+    auto reply = serve_bodies(chain().db(), m);
+    if (!reply.ok()) {
+      log->error("serving bodies to {}: {}", describe(ps.info.id), reply.error().message);
+      return;
+    }
+    send_message(ps.info.id, *reply);
+  }
+
+  void handle(PeerState& ps, BlockHeadersMsg& m) {
+    downloader->on_headers(ps.info.id, std::move(m), sync_now());
+  }
+
+  void handle(PeerState& ps, BlockBodiesMsg& m) {
+    downloader->on_bodies(ps.info.id, std::move(m), sync_now());
+  }
+
+  // --- propagation ---
+  void on_block_imported(const chain::Block& block, const Hash32& hash) {
+    pool->on_new_head(chain().state());
+    std::vector<PropagationPeer> targets;
+    for (auto& [id, ps] : peer_states) {
+      if (!ps.status) continue;
+      targets.push_back({id, ps.info.type, ps.known_blocks.contains(hash)});
+    }
+    auto plan = plan_block_propagation(node->config().role, targets);
+    NewBlockMsg push{block};
+    for (auto id : plan.push) {
+      peer_states.at(id).known_blocks.insert(hash);
+      send_message(id, push);
+    }
+    NewBlockHashesMsg announce{{{hash, block.header.number}}};
+    for (auto id : plan.announce) {
+      peer_states.at(id).known_blocks.insert(hash);
+      send_message(id, announce);
+    }
+    last_announced_head = hash;
+  }
+
+  // After the downloader moved the head (batches), tell peers that are behind about the new
+  // head so they can pull: Kaia announces the head after a sync import too.
+  void after_chain_activity() {
+    if (stopped) return;
+    const Hash32 head = chain().head_hash();
+    if (head == last_announced_head) return;
+    last_announced_head = head;
+    pool->on_new_head(chain().state());
+    const std::uint64_t number = chain().head().number;
+    NewBlockHashesMsg announce{{{head, number}}};
+    for (auto& [id, ps] : peer_states) {
+      if (!ps.status || ps.known_blocks.contains(head) || ps.head_number >= number) continue;
+      ps.known_blocks.insert(head);
+      send_message(id, announce);
+    }
+  }
+
+  void relay_transactions(const std::vector<chain::Transaction>& txs) {
+    if (txs.empty()) return;
+    for (auto& [id, ps] : peer_states) {
+      if (!ps.status || !relays_transactions_to(node->config().role, ps.info.type)) continue;
+      TransactionsMsg out;
+      for (const auto& tx : txs) {
+        const Hash32 h = tx.hash();
+        if (ps.known_txs.contains(h)) continue;
+        ps.known_txs.insert(h);
+        out.transactions.push_back(tx);
+      }
+      if (!out.transactions.empty()) send_message(id, out);
+    }
+  }
+
+  // --- timers ---
+  void schedule_tick() {
+    tick_timer.expires_after(kTickInterval);
+    tick_timer.async_wait([this](std::error_code ec) {
+      if (ec || stopped) return;
+      const auto now = Clock::now();
+      peers->tick(now);
+      if (now - last_second_tick >= std::chrono::seconds(1)) {
+        last_second_tick = now;
+        downloader->tick(sync_now());
+        pool->evict_expired(now);
+        after_chain_activity();
+      }
+      schedule_tick();
+    });
+  }
+
+  // --- status ---
+  json status_json() {
+    const auto& cfg = node->config();
+    const auto& id = node->identity();
+    json s;
+    s["role"] = std::string(role_name(cfg.role));
+    s["address"] = crypto::to_checksum_hex(id.address);
+    s["node_id"] = to_hex(id.node_id);
+    s["kni"] = node->kni_url();
+    s["validator"] = chain().council().contains(id.address);
+    s["p2p_port"] = bound_port;
+    s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
+    auto sync = downloader->status();
+    s["sync"] = {{"syncing", sync.syncing},
+                 {"startingBlock", sync.starting_block},
+                 {"currentBlock", sync.current_block},
+                 {"highestBlock", sync.highest_block}};
+    json plist = json::array();
+    for (const auto& [conn, ps] : peer_states) {
+      plist.push_back({{"type", std::string(p2p::node_type_name(ps.info.type))},
+                       {"node_id", to_hex(ps.info.node_id)},
+                       {"address", crypto::to_checksum_hex(crypto::address_of(ps.info.node_id))},
+                       {"inbound", ps.info.inbound},
+                       {"remote", ps.info.remote_ip + ":" + std::to_string(ps.info.remote_port)},
+                       {"head", ps.head_number},
+                       {"ready", ps.status.has_value()}});
+    }
+    s["peers"] = plist;
+    json by_type = json::object();
+    for (const auto& [type, n] : peers->peer_count_by_type()) {
+      by_type[std::string(p2p::node_type_name(type))] = n;
+    }
+    s["peers_by_type"] = by_type;
+    json rejections = json::object();
+    for (const auto& [reason, n] : peers->rejection_counts()) rejections[reason] = n;
+    s["rejections"] = rejections;
+    json statics = json::array();
+    for (const auto& sn : peers->static_nodes()) {
+      statics.push_back(
+          {{"kni", sn.url.to_string()}, {"connected", sn.connected}, {"failures", sn.failures}});
+    }
+    s["static_nodes"] = statics;
+    s["txpool"] = {{"pending", pool->pending_count()}, {"queued", pool->queued_count()}};
+    const auto& stats = downloader->stats();
+    s["downloader"] = {{"blocks_imported", stats.blocks_imported},
+                       {"peers_dropped", stats.peers_dropped}};
+    return s;
+  }
+};
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Service::~Service() { stop(); }
+
+Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
+  auto impl = std::make_unique<Impl>(std::move(node));
+  Impl& s = *impl;
+  const NodeConfig& cfg = s.node->config();
+  const auto type = node_type_of(cfg.role);
+  s.network_id = cfg.network_id.value_or(s.chain().genesis().config.chain_id);
+
+  CC_TRY_ASSIGN(auto policy, p2p::make_admission_policy(type, s.chain().council().validators(),
+                                                        cfg.cn_allowlist, cfg.proxy_nodes));
+  CC_TRY_ASSIGN(auto statics, p2p::load_static_nodes(s.node->datadir().root()));
+  for (const auto& w : statics.warnings) s.log->warn("{}", w);
+  if (statics.path) {
+    s.log->info("static nodes: {} from {}", statics.nodes.size(), statics.path->string());
+  }
+
+  p2p::TransportConfig tc;
+  tc.node_type = type;
+  tc.listen_ip = cfg.public_ip.empty() ? "0.0.0.0" : cfg.public_ip;
+  tc.listen_port = cfg.port;
+  tc.dial_source_ip = cfg.public_ip;
+
+  p2p::PeerManagerCallbacks cb;
+  Impl* self = &s;
+  cb.on_peer_added = [self](const p2p::PeerInfo& peer) {
+    asio::post(self->io, [self, peer] { self->on_peer_added(peer); });
+  };
+  cb.on_peer_removed = [self](const p2p::PeerInfo& peer, const Error& reason) {
+    asio::post(self->io, [self, peer, reason] { self->on_peer_removed(peer, reason); });
+  };
+  cb.on_message = [self](const p2p::PeerInfo& peer, std::uint8_t code, Bytes payload) {
+    asio::post(self->io, [self, peer, code, payload = std::move(payload)] {
+      self->on_message(peer, code, payload);
+    });
+  };
+  s.peers = std::make_unique<p2p::PeerManager>(s.node->identity(), tc, std::move(policy),
+                                               std::move(statics.nodes), cfg.max_connections,
+                                               std::move(cb));
+  // No minimum gas price yet: Kaia's fixed unit price is enforced when RPC admits txs.
+  s.pool = std::make_unique<TxPool>(txpool_config(cfg, s.network_id, U256(0)));
+  s.downloader = std::make_unique<Downloader>(s.chain(), s);
+  s.last_announced_head = s.chain().head_hash();
+
+  s.control.add_handler("status",
+                        [self](const json&) -> Result<json> { return self->status_json(); });
+  CC_TRY_STATUS(s.control.start(s.node->datadir().control_socket()));
+  CC_TRY_STATUS(s.peers->start());
+  s.bound_port = s.peers->listen_port();
+
+  s.work.emplace(asio::make_work_guard(s.io));
+  s.schedule_tick();
+  s.thread = std::thread([self] {
+    pthread_setname_np(pthread_self(), "cc-node");
+    self->io.run();
+  });
+  s.log->info("p2p listening on {}:{} as {}; control socket {}", tc.listen_ip, s.bound_port,
+              p2p::node_type_name(type), s.node->datadir().control_socket().string());
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+void Service::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  Impl& s = *impl_;
+  // cc-net first: after this no callback posts to cc-node any more.
+  s.peers->stop();
+  asio::post(s.io, [&s] {
+    s.stopped = true;
+    s.tick_timer.cancel();
+    s.control.stop();
+  });
+  s.work.reset();
+  s.thread.join();
+}
+
+json Service::status() {
+  if (!impl_->thread.joinable()) return impl_->status_json();
+  std::promise<json> promise;
+  auto future = promise.get_future();
+  asio::post(impl_->io, [this, &promise] { promise.set_value(impl_->status_json()); });
+  return future.get();
+}
+
+std::uint16_t Service::p2p_port() const { return impl_->bound_port; }
+
+}  // namespace cc::node

@@ -1,0 +1,423 @@
+// Real `corecell node` processes on loopback, each on its own 127.0.x.y address, talking the p2p
+// and chain protocols: a PN and an EN sync a pre-generated 10,000-block chain from a CN; a standby
+// CN syncs through its PN only, is refused by the council CN, and follows live blocks within one
+// block; a CN refuses a council CN dialing from an IP outside CN_ALLOWLIST; a second connection
+// with a connected node ID is refused; garbage, oversize frames, invalid blocks, invalid
+// transactions and unsolicited replies get the sender dropped while the node keeps running and
+// imports nothing. The test process itself plays the misbehaving peers over real sockets.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "chain/block.h"
+#include "chain/genesis.h"
+#include "crypto/nodekey.h"
+#include "node/control.h"
+#include "node/datadir.h"
+#include "node/protocol.h"
+#include "p2p/kni.h"
+#include "support/subprocess.h"
+#include "unit/p2p/p2p_test_support.h"
+#include "util/files.h"
+
+namespace cc {
+namespace {
+namespace fs = std::filesystem;
+using cc::testing::bin_path;
+using cc::testing::Process;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::uint16_t kPort = 32323;
+
+// One generated network (4 validators) with a chain, and the nodes a test starts on it.
+class Network : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cc-net-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    nodes_.clear();  // SIGKILL anything still running before its DATA_DIR goes
+    fs::remove_all(dir_);
+  }
+
+  // Generates the network and `blocks` blocks (1 transfer each); keeps them in memory too.
+  void generate(std::size_t blocks) {
+    auto r = cc::testing::run(
+        {bin_path("corecell"), "chain", "generate", "--dir", (dir_ / "net").string(),
+         "--validators", "4", "--accounts", "4", "--blocks", std::to_string(blocks), "--txs", "1"},
+        300s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    genesis_ = dir_ / "net" / "genesis.json";
+    auto bytes = read_file(dir_ / "net" / "blocks.rlp");
+    ASSERT_TRUE(bytes.ok());
+    auto decoded = chain::decode_block_stream(
+        ByteView(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()));
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    blocks_ = std::move(*decoded);
+  }
+
+  fs::path datadir(const std::string& name) const { return dir_ / name; }
+
+  // A DATA_DIR with a nodekey: validator `index`'s, or a fresh one when index < 0.
+  crypto::NodeIdentity make_datadir(const std::string& name, int validator_index) {
+    fs::path dd = datadir(name);
+    fs::create_directories(dd / "klay");
+    crypto::PrivateKey key = crypto::PrivateKey::generate();
+    if (validator_index >= 0) {
+      auto id = crypto::load_nodekey_file(dir_ / "net" / "validators" /
+                                          std::to_string(validator_index) / "nodekey");
+      EXPECT_TRUE(id.ok());
+      key = id->key;
+    }
+    EXPECT_TRUE(crypto::save_nodekey_file(dd / "klay" / "nodekey", key).ok());
+    return crypto::identity_of(key);
+  }
+
+  // Imports the first `count` generated blocks into a DATA_DIR's chaindata.
+  void import_blocks(const std::string& name, std::size_t count) {
+    fs::path file = dir_ / ("blocks-" + std::to_string(count) + ".rlp");
+    if (!fs::exists(file)) {
+      Bytes out;
+      for (std::size_t i = 0; i < count; ++i) {
+        Bytes b = blocks_.at(i).encode();
+        out.insert(out.end(), b.begin(), b.end());
+      }
+      ASSERT_TRUE(atomic_write_file(file, out, 0644).ok());
+    }
+    auto r = cc::testing::run(
+        {bin_path("corecell"), "chain", "import", "--datadir", datadir(name).string(), "--genesis",
+         genesis_.string(), "--file", file.string(), "--no-sync"},
+        300s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  static void write_static_nodes(const fs::path& dd, const std::vector<std::string>& urls) {
+    json arr = urls;
+    std::ofstream(dd / "static-nodes.json") << arr.dump(2);
+  }
+
+  static std::string kni(const crypto::NodeIdentity& id, const std::string& ip,
+                         const std::string& type) {
+    p2p::KniUrl url;
+    url.node_id = id.node_id;
+    url.host = ip;
+    url.port = kPort;
+    url.discport = kPort;
+    url.ntype = type;
+    return url.to_string();
+  }
+
+  // Starts `corecell node` and waits until it prints "running".
+  Process& start_node(const std::string& name, const std::string& role, const std::string& ip,
+                      std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {bin_path("corecell"),
+                                     "node",
+                                     "--role",
+                                     role,
+                                     "--datadir",
+                                     datadir(name).string(),
+                                     "--genesis",
+                                     genesis_.string(),
+                                     "--public-ip",
+                                     ip,
+                                     "--port",
+                                     std::to_string(kPort)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto& p = *nodes_.emplace_back(std::make_unique<Process>(argv));
+    for (int i = 0; i < 600 && p.running(); ++i) {
+      if (p.out().find("running") != std::string::npos) return p;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << name << " did not start:\n" << p.out() << p.err();
+    return p;
+  }
+
+  json status(const std::string& name) {
+    auto r =
+        node::control_request(node::control_socket_path(datadir(name)), json{{"cmd", "status"}});
+    if (!r.ok()) return json{{"error", r.error().message}};
+    return *r;
+  }
+
+  static std::uint64_t head_of(const json& st) {
+    return st.contains("head") ? st["head"]["number"].get<std::uint64_t>() : 0;
+  }
+
+  // Polls until pred(status(name)) holds or the timeout passes; returns the last status.
+  json wait_status(const std::string& name, const std::function<bool(const json&)>& pred,
+                   std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    json st;
+    while (std::chrono::steady_clock::now() < deadline) {
+      st = status(name);
+      if (!st.contains("error") && pred(st)) return st;
+      std::this_thread::sleep_for(200ms);
+    }
+    ADD_FAILURE() << "timed out waiting on " << name << "; last status: " << st.dump();
+    return st;
+  }
+
+  fs::path dir_;
+  fs::path genesis_;
+  std::vector<chain::Block> blocks_;
+  std::vector<std::unique_ptr<Process>> nodes_;
+};
+
+// --- a peer played by the test over a real Transport ---
+
+// Encodes a chain-protocol message for Transport::send.
+std::pair<std::uint8_t, Bytes> wire(const node::Message& m) {
+  return {static_cast<std::uint8_t>(node::code_of(m)), node::encode_payload(m)};
+}
+
+node::StatusMsg status_for(const chain::Genesis& genesis, std::uint64_t head_number,
+                           const Hash32& head_hash) {
+  node::StatusMsg st;
+  st.network_id = genesis.config.chain_id;
+  st.genesis_hash = chain::genesis_hash(genesis);
+  st.head_number = head_number;
+  st.head_hash = head_hash;
+  return st;
+}
+
+using p2p::testing::RecordingNode;
+
+RecordingNode make_peer(const std::string& ip, p2p::NodeType type,
+                        crypto::NodeIdentity id = p2p::testing::fresh_identity()) {
+  auto cfg = p2p::testing::test_config(ip, type);
+  cfg.listen = false;
+  return RecordingNode(cfg, id);
+}
+
+// Dials the node at ip:kPort and waits for the handshake; returns the connection id.
+std::optional<p2p::ConnId> dial(RecordingNode& peer, const crypto::NodeIdentity& target,
+                                const std::string& ip) {
+  if (!peer.transport().start().ok()) return std::nullopt;
+  auto id = peer.transport().dial(p2p::DialTarget{ip, kPort, target.node_id});
+  if (!id.ok()) return std::nullopt;
+  if (!peer.wait_established(1, 10s)) return std::nullopt;
+  return *id;
+}
+
+bool send(RecordingNode& peer, p2p::ConnId id, const node::Message& m) {
+  auto [code, payload] = wire(m);
+  return peer.transport().send(id, code, payload).ok();
+}
+
+TEST_F(Network, ProxyAndEndpointSyncTenThousandBlocksFromConsensusNode) {
+  generate(10000);
+  make_datadir("cn", 0);
+  auto pn = make_datadir("pn", -1);
+  make_datadir("en", -1);
+  import_blocks("cn", 10000);
+  // PN <- CN (the CN dials its PN and lists it in PROXY_NODES); EN -> PN.
+  write_static_nodes(datadir("cn"), {kni(pn, "127.0.100.3", "pn")});
+  write_static_nodes(datadir("en"), {kni(pn, "127.0.100.3", "pn")});
+  start_node("cn", "cn", "127.0.100.2", {"--set", "PROXY_NODES=" + to_hex(pn.node_id)});
+  start_node("pn", "pn", "127.0.100.3");
+  start_node("en", "en", "127.0.100.4");
+
+  auto want = to_hex0x(blocks_.back().hash());
+  auto done = [&](const json& st) { return head_of(st) == 10000; };
+  auto pn_st = wait_status("pn", done, 400s);
+  auto en_st = wait_status("en", done, 400s);
+  EXPECT_EQ(pn_st["head"]["hash"], want);
+  EXPECT_EQ(en_st["head"]["hash"], want);
+  EXPECT_EQ(en_st["sync"]["syncing"], false);
+  EXPECT_EQ(en_st["sync"]["highestBlock"], 10000);
+  EXPECT_EQ(en_st["peers_by_type"]["pn"], 1);
+  EXPECT_EQ(en_st["peers_by_type"]["cn"], 0);  // an EN reaches the CN only through its PN
+  auto cn_st = status("cn");
+  EXPECT_EQ(cn_st["peers_by_type"]["pn"], 1);
+}
+
+TEST_F(Network, StandbySyncsThroughItsProxyOnlyAndFollowsLiveBlocks) {
+  generate(320);
+  auto cn = make_datadir("cn", 0);
+  auto pn = make_datadir("pn", -1);
+  make_datadir("standby", -1);  // a CN whose address is not in the council
+  import_blocks("cn", 300);
+  auto feeder = p2p::testing::fresh_identity();  // the test, playing another of the CN's PNs
+
+  write_static_nodes(datadir("pn"), {kni(cn, "127.0.101.2", "cn")});
+  write_static_nodes(datadir("standby"),
+                     {kni(pn, "127.0.101.3", "pn"), kni(cn, "127.0.101.2", "cn")});
+  // The standby has the active's configuration (its PNs in PROXY_NODES) and its own key. Its
+  // IP is even allow-listed on the CN: the council check alone must refuse it.
+  const std::string proxies = "PROXY_NODES=" + to_hex(pn.node_id) + "," + to_hex(feeder.node_id);
+  start_node("cn", "cn", "127.0.101.2", {"--set", "CN_ALLOWLIST=127.0.101.4", "--set", proxies});
+  start_node("pn", "pn", "127.0.101.3");
+  start_node("standby", "cn", "127.0.101.4",
+             {"--set", "CN_ALLOWLIST=127.0.101.2", "--set", proxies});
+
+  auto sb = wait_status(
+      "standby", [](const json& st) { return head_of(st) == 300; }, 120s);
+  ASSERT_EQ(head_of(sb), 300u);
+  EXPECT_EQ(sb["validator"], false);
+  EXPECT_EQ(sb["peers_by_type"]["cn"], 0);
+  EXPECT_EQ(sb["peers_by_type"]["pn"], 1);
+  auto cn_st = wait_status(
+      "cn", [](const json& st) { return st["rejections"]["not_in_council"] >= 1; }, 30s);
+  EXPECT_EQ(cn_st["peers_by_type"]["cn"], 0);
+
+  // Live blocks: the feeder pushes one block a second to the CN, which pushes to its PN, which
+  // announces to the standby. At steady state (just before each push) the standby is at most
+  // one block behind the PN.
+  auto peer = make_peer("127.0.101.9", p2p::NodeType::kPN, feeder);
+  auto conn = dial(peer, cn, "127.0.101.2");
+  ASSERT_TRUE(conn.has_value());
+  auto genesis = chain::load_genesis_file(genesis_);
+  ASSERT_TRUE(genesis.ok());
+  ASSERT_TRUE(send(peer, *conn, status_for(*genesis, 300, blocks_[299].hash())));
+  std::uint64_t worst_lag = 0;
+  for (std::size_t i = 300; i < 320; ++i) {
+    ASSERT_TRUE(send(peer, *conn, node::NewBlockMsg{blocks_[i]}));
+    std::this_thread::sleep_for(1s);
+    auto p = head_of(status("pn"));
+    auto s = head_of(status("standby"));
+    worst_lag = std::max<std::uint64_t>(worst_lag, p > s ? p - s : 0);
+  }
+  EXPECT_LE(worst_lag, 1u);
+  auto done = [](const json& st) { return head_of(st) == 320; };
+  EXPECT_EQ(wait_status("standby", done, 30s)["head"]["hash"], to_hex0x(blocks_[319].hash()));
+  EXPECT_EQ(head_of(wait_status("pn", done, 30s)), 320u);
+}
+
+TEST_F(Network, ConsensusNodeRefusesCouncilPeerFromIpOutsideAllowlist) {
+  generate(5);
+  auto cn = make_datadir("cn", 0);
+  start_node("cn", "cn", "127.0.102.2", {"--set", "CN_ALLOWLIST=127.0.102.3"});
+  auto validator1 = crypto::load_nodekey_file(dir_ / "net" / "validators" / "1" / "nodekey");
+  ASSERT_TRUE(validator1.ok());
+
+  // Council member, wrong IP: the handshake completes, then the CN refuses it.
+  auto outsider = make_peer("127.0.102.9", p2p::NodeType::kCN, *validator1);
+  ASSERT_TRUE(outsider.transport().start().ok());
+  ASSERT_TRUE(outsider.transport().dial(p2p::DialTarget{"127.0.102.2", kPort, cn.node_id}).ok());
+  ASSERT_TRUE(outsider.wait_closed(1, 10s));
+  EXPECT_NE(outsider.closed()[0].reason.message.find("CN_ALLOWLIST"), std::string::npos)
+      << outsider.closed()[0].reason.message;
+  auto st = wait_status(
+      "cn", [](const json& s) { return s["rejections"]["ip_not_allowlisted"] == 1; }, 10s);
+  EXPECT_EQ(st["peers_by_type"]["cn"], 0);
+
+  // The same key from the allow-listed IP is admitted and gets the CN's Status.
+  auto insider = make_peer("127.0.102.3", p2p::NodeType::kCN, *validator1);
+  auto conn = dial(insider, cn, "127.0.102.2");
+  ASSERT_TRUE(conn.has_value());
+  ASSERT_TRUE(insider.wait_messages(1, 10s));
+  EXPECT_EQ(insider.messages()[0].code, static_cast<std::uint8_t>(node::MsgCode::kStatus));
+  EXPECT_EQ(wait_status(
+                "cn", [](const json& s) { return s["peers_by_type"]["cn"] == 1; },
+                10s)["peers_by_type"]["cn"],
+            1);
+}
+
+TEST_F(Network, SecondConnectionWithAConnectedNodeIdIsRefused) {
+  generate(5);
+  auto pn = make_datadir("pn", -1);
+  start_node("pn", "pn", "127.0.103.2");
+  auto twin = p2p::testing::fresh_identity();
+  auto first = make_peer("127.0.103.3", p2p::NodeType::kEN, twin);
+  ASSERT_TRUE(dial(first, pn, "127.0.103.2").has_value());
+  wait_status(
+      "pn", [](const json& s) { return s["peers"].size() == 1; }, 10s);
+
+  auto second = make_peer("127.0.103.4", p2p::NodeType::kEN, twin);
+  ASSERT_TRUE(second.transport().start().ok());
+  ASSERT_TRUE(second.transport().dial(p2p::DialTarget{"127.0.103.2", kPort, pn.node_id}).ok());
+  ASSERT_TRUE(second.wait_closed(1, 10s));
+  auto st = wait_status(
+      "pn", [](const json& s) { return s["rejections"]["duplicate_node_id"] == 1; }, 10s);
+  ASSERT_EQ(st["peers"].size(), 1u);
+  EXPECT_EQ(st["peers"][0]["remote"].get<std::string>().rfind("127.0.103.3:", 0), 0u);
+  EXPECT_TRUE(first.closed().empty());  // the first connection is untouched
+}
+
+TEST_F(Network, MisbehavingPeersAreDroppedAndNothingIsImported) {
+  generate(12);
+  auto pn = make_datadir("pn", -1);
+  import_blocks("pn", 10);
+  auto& node = start_node("pn", "pn", "127.0.104.2");
+  auto genesis = chain::load_genesis_file(genesis_);
+  ASSERT_TRUE(genesis.ok());
+  const auto good_status = status_for(*genesis, 10, blocks_[9].hash());
+
+  {  // Garbage instead of a handshake.
+    p2p::testing::RawClient raw;
+    ASSERT_TRUE(raw.connect("127.0.104.2", kPort, "127.0.104.3"));
+    Bytes junk(4096);
+    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<std::uint8_t>(i * 131 + 7);
+    raw.send_all(junk);
+    EXPECT_TRUE(raw.wait_closed_by_peer());
+  }
+  {  // A frame header announcing 2 GiB after a valid handshake.
+    p2p::testing::RawClient raw;
+    ASSERT_TRUE(raw.connect("127.0.104.2", kPort, "127.0.104.3"));
+    auto me = p2p::testing::fresh_identity();
+    ASSERT_TRUE(raw.handshake(me, p2p::NodeType::kEN, pn.node_id).has_value());
+    Bytes header = {0x7f, 0xff, 0xff, 0xff};
+    raw.send_all(header);
+    EXPECT_TRUE(raw.wait_closed_by_peer());
+  }
+
+  // Protocol-level lies, each from a fresh peer that first sends a valid Status.
+  auto lie = [&](const std::string& what, const node::Message& m) {
+    SCOPED_TRACE(what);
+    auto peer = make_peer("127.0.104.5", p2p::NodeType::kEN);
+    auto conn = dial(peer, pn, "127.0.104.2");
+    ASSERT_TRUE(conn.has_value());
+    ASSERT_TRUE(send(peer, *conn, good_status));
+    ASSERT_TRUE(send(peer, *conn, m));
+    ASSERT_TRUE(peer.wait_closed(1, 10s));
+    EXPECT_NE(peer.closed()[0].reason.message.find(what), std::string::npos)
+        << peer.closed()[0].reason.message;
+  };
+  chain::Block bad_seal = blocks_[10];
+  bad_seal.header.gas_used += 1;  // changes the hash: no seal matches any more
+  lie("invalid block", node::NewBlockMsg{bad_seal});
+  chain::Block bad_body = blocks_[10];
+  bad_body.transactions.at(0).value += 1;  // the body no longer matches transactionsRoot
+  lie("invalid block", node::NewBlockMsg{bad_body});
+  chain::Transaction bad_tx = blocks_[10].transactions.at(0);
+  bad_tx.r = 0;  // not a signature at all: only a faulty or hostile peer relays this
+  lie("invalid transaction", node::TransactionsMsg{{bad_tx}});
+  lie("unsolicited", node::BlockHeadersMsg{77, {blocks_[10].header}});
+  {  // Bytes that are not a chain-protocol message at all.
+    auto peer = make_peer("127.0.104.6", p2p::NodeType::kEN);
+    auto conn = dial(peer, pn, "127.0.104.2");
+    ASSERT_TRUE(conn.has_value());
+    Bytes junk = {0xde, 0xad, 0xbe, 0xef};
+    ASSERT_TRUE(peer.transport().send(*conn, 0x10, junk).ok());
+    ASSERT_TRUE(peer.wait_closed(1, 10s));
+  }
+
+  EXPECT_TRUE(node.running());
+  auto st = status("pn");
+  EXPECT_EQ(head_of(st), 10u);
+  EXPECT_EQ(st["head"]["hash"], to_hex0x(blocks_[9].hash()));
+
+  // And a good block from an honest peer is still imported afterwards.
+  auto honest = make_peer("127.0.104.7", p2p::NodeType::kEN);
+  auto conn = dial(honest, pn, "127.0.104.2");
+  ASSERT_TRUE(conn.has_value());
+  ASSERT_TRUE(send(honest, *conn, good_status));
+  ASSERT_TRUE(send(honest, *conn, node::NewBlockMsg{blocks_[10]}));
+  EXPECT_EQ(head_of(wait_status(
+                "pn", [](const json& s) { return head_of(s) == 11; }, 10s)),
+            11u);
+}
+
+}  // namespace
+}  // namespace cc
