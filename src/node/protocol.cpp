@@ -41,11 +41,26 @@ Result<T> in_field(Result<T> r, std::string_view msg, const std::string& field) 
   return r;
 }
 
+// Counts a fixed-layout list's items. remaining_items() stops at the first malformed item, so
+// a list whose well-formed items have the right count could still carry a broken tail: every
+// prefix is walked here and such a tail is refused too.
+Result<std::size_t> count_fields(std::string_view msg, const rlp::ListReader& r,
+                                 const std::string& where) {
+  const std::size_t got = r.remaining_items();
+  rlp::ListReader probe = r;
+  for (std::size_t i = 0; i < got; ++i) (void)probe.next();
+  if (!probe.at_end()) {
+    auto bad = probe.next();
+    if (!bad.ok()) return malformed(msg, where + "field " + std::to_string(got), bad.error());
+  }
+  return got;
+}
+
 // The payload must be exactly one list with exactly `fields` items.
 Result<rlp::ListReader> open_fields(std::string_view msg, ByteView payload, std::size_t fields,
                                     std::string_view layout) {
   CC_TRY_ASSIGN(auto r, in_field(rlp::ListReader::open(payload), msg, "payload"));
-  const std::size_t got = r.remaining_items();
+  CC_TRY_ASSIGN(auto got, count_fields(msg, r, ""));
   if (got != fields) {
     return malformed(msg, "expected " + std::to_string(fields) + " field(s) " +
                               std::string(layout) + ", got " + std::to_string(got));
@@ -109,9 +124,10 @@ Result<Message> decode_new_block_hashes(ByteView payload) {
   for (std::size_t i = 0; !r.at_end(); ++i) {
     const std::string field = "announcement " + std::to_string(i);
     CC_TRY_ASSIGN(auto entry, in_field(r.next_list(), kNewBlockHashes, field));
-    if (entry.remaining_items() != 2) {
-      return malformed(kNewBlockHashes, field + ": expected 2 fields [hash, number], got " +
-                                            std::to_string(entry.remaining_items()));
+    CC_TRY_ASSIGN(auto fields, count_fields(kNewBlockHashes, entry, field + ": "));
+    if (fields != 2) {
+      return malformed(kNewBlockHashes,
+                       field + ": expected 2 fields [hash, number], got " + std::to_string(fields));
     }
     BlockAnnouncement a;
     CC_TRY_ASSIGN(a.hash, in_field(entry.next_fixed<32>(), kNewBlockHashes, field + " hash"));

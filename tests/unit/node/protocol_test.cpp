@@ -193,6 +193,27 @@ TEST(Protocol, RejectsWrongFieldCount) {
   }
 }
 
+// Found by fuzzing: the right number of well-formed fields followed by a truncated item inside
+// the list must not decode (it would re-encode to different bytes).
+TEST(Protocol, RejectsABrokenItemAfterTheLastField) {
+  const Bytes get_headers = {0xc4, 0x01, 0x01, 0x02, 0xd2};
+  auto r = decode_message(0x13, get_headers);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "proto.malformed");
+  EXPECT_THAT(r.error().message, StartsWith("GetBlockHeaders: field 3: "));
+
+  // [[hash, 1, <truncated>]] as an announcement.
+  Bytes announce = {0xe4, 0xe3, 0xa0};
+  for (int i = 0; i < 32; ++i) announce.push_back(0x11);
+  announce.push_back(0x01);
+  announce.push_back(0xd2);
+  ASSERT_EQ(announce.size(), 1u + 0x24);
+  r = decode_message(0x11, announce);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "proto.malformed");
+  EXPECT_THAT(r.error().message, StartsWith("NewBlockHashes: announcement 0: field 2: "));
+}
+
 // Lists of `count` empty strings: not one is a valid element, so a decoder that looked at an
 // element before checking the count would report proto.malformed instead of proto.too_many.
 Bytes junk_list(std::size_t count) {
