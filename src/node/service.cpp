@@ -441,6 +441,13 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
                                                         cfg.cn_allowlist, cfg.proxy_nodes));
   CC_TRY_ASSIGN(auto statics, p2p::load_static_nodes(s.node->datadir().root()));
   for (const auto& w : statics.warnings) s.log->warn("{}", w);
+  // PROXY_NODES given as kni URLs are kept connected like static nodes (a CN keeps its PNs).
+  CC_TRY_ASSIGN(auto proxies, p2p::parse_proxy_nodes(cfg.proxy_nodes));
+  for (const auto& url : proxies.urls) {
+    bool listed = false;
+    for (const auto& n : statics.nodes) listed = listed || n.node_id == url.node_id;
+    if (!listed) statics.nodes.push_back(url);
+  }
   if (statics.path) {
     s.log->info("static nodes: {} from {}", statics.nodes.size(), statics.path->string());
   }
