@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <vector>
 
+#include "chain/executor.h"
 #include "chain/generator.h"
 #include "crypto/address.h"
 
@@ -402,6 +404,57 @@ TEST_F(TxPoolTest, ZeroSlotsRefuseEverything) {
   }
   EXPECT_EQ(pool.size(), 0u);
   EXPECT_EQ(pool.pending_count() + pool.queued_count(), 0u);
+}
+
+// Random adds (gaps, replacements, duplicates) and blocks built from the pool's own selection:
+// the counters always add up, the limits always hold, every selected tx executes in the order
+// given, and after each head nothing stale is left.
+TEST_F(TxPoolTest, RandomTrafficKeepsCountsLimitsAndExecutableSelection) {
+  TxPoolConfig c = config();
+  c.exec_slots_all = 12;
+  c.exec_slots_account = 5;
+  c.nonexec_slots_all = 6;
+  c.nonexec_slots_account = 3;
+  c.life_time = 30s;
+  TxPool pool(c);
+  std::mt19937_64 rng(42);
+  TxPool::Clock::time_point now{};
+  std::size_t included = 0;
+  for (int round = 0; round < 300; ++round) {
+    now += 1s;
+    const std::size_t who = rng() % 4;
+    const std::uint64_t nonce = state_.get(addr(who)).nonce + rng() % 7;
+    const std::uint64_t price = kPrice + (rng() % 4) * (kPrice / 5);
+    auto v = pool.add(tx(who, nonce, price), state_, now);
+    if (!v.ok()) {
+      EXPECT_FALSE(v.rejection().peer_fault()) << v.rejection().detail;
+      EXPECT_NE(v.reason(), TxPoolRefusal::Invalid) << v.rejection().detail;
+    }
+    ASSERT_EQ(pool.size(), pool.pending_count() + pool.queued_count());
+    ASSERT_LE(pool.pending_count(), c.exec_slots_all);
+    ASSERT_LE(pool.queued_count(), c.nonexec_slots_all);
+    if (round % 10 == 9) {
+      (void)pool.evict_expired(now);
+      const auto selected = pool.pending_for_block(state_, 8);
+      chain::BlockBuilder builder(state_, to_, kChainId);
+      for (const auto& t : selected) {
+        auto r = builder.add(t);
+        ASSERT_TRUE(r.ok()) << r.rejection().detail;
+      }
+      included += selected.size();
+      (void)pool.on_new_head(state_);
+      ASSERT_EQ(pool.size(), pool.pending_count() + pool.queued_count());
+      for (std::size_t w = 0; w < 4; ++w) {
+        const std::uint64_t next = state_.get(addr(w)).nonce;
+        for (std::uint64_t n = 0; n < next; ++n) {
+          for (std::uint64_t step = 0; step < 4; ++step) {
+            ASSERT_FALSE(pool.contains(tx(w, n, kPrice + step * (kPrice / 5)).hash()));
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(included, 50u);
 }
 
 TEST(TxPoolConfigTest, TakesTheTxpoolKeysFromTheNodeConfig) {
