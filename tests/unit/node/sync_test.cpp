@@ -218,8 +218,9 @@ TEST(Downloader, DropsAPeerWhoseHeadersDoNotLinkAndImportsNothing) {
           {"first header missing", [](auto& h) { h.erase(h.begin()); }},
           {"two headers swapped", [](auto& h) { std::swap(h[7], h[8]); }},
       };
-  for (const auto& [name, lie] : lies) {
-    SCOPED_TRACE(name);
+  for (const auto& entry : lies) {
+    SCOPED_TRACE(entry.first);
+    const auto& lie = entry.second;  // a named reference: clang 14 cannot capture a binding
     TempDir local_dir;
     auto local = open_store(local_dir, tc);
     TestNetwork net;
