@@ -262,6 +262,7 @@ void PeerManager::tick(Clock::time_point now) {
     if (now < s.next_attempt) continue;
     // Transport::dial only queues work on cc-net; it never calls back into us synchronously.
     auto id = transport_->dial(s.url);
+    ++s.dials;
     if (id.ok()) {
       s.dialing = *id;
     } else {
@@ -313,8 +314,13 @@ std::vector<StaticNodeStatus> PeerManager::static_nodes() const {
   std::lock_guard lock(mu_);
   std::vector<StaticNodeStatus> out;
   for (const auto& s : static_) {
-    out.push_back(StaticNodeStatus{s.url, by_node_.count(s.url.node_id) != 0, s.dialing.has_value(),
-                                   s.failures});
+    StaticNodeStatus st;
+    st.url = s.url;
+    st.connected = by_node_.count(s.url.node_id) != 0;
+    st.dialing = s.dialing.has_value();
+    st.failures = s.failures;
+    st.dials = s.dials;
+    out.push_back(std::move(st));
   }
   return out;
 }

@@ -74,7 +74,8 @@ struct StaticNodeStatus {
   KniUrl url;
   bool connected = false;  // in either direction
   bool dialing = false;
-  unsigned failures = 0;  // consecutive failed dials or short-lived connections
+  unsigned failures = 0;    // consecutive failed dials or short-lived connections
+  std::uint64_t dials = 0;  // dials started since the manager was created
 };
 
 class PeerManager {
@@ -123,6 +124,7 @@ class PeerManager {
     KniUrl url;
     std::optional<ConnId> dialing;
     unsigned failures = 0;
+    std::uint64_t dials = 0;
     bool schedule_pending = false;  // set on failure; tick turns it into next_attempt
     std::chrono::steady_clock::time_point next_attempt =
         std::chrono::steady_clock::time_point::min();

@@ -345,43 +345,41 @@ TEST(PeerManager, UnreachableStaticNodeIsRedialedOnlyAfterItsBackoff) {
   ManagedNode m("127.0.0.1", accept_all(), {url_of(fresh_identity(), "127.0.0.10", dead_port)}, 50,
                 fresh_identity(), redial);
   ASSERT_TRUE(m.pm().start().ok());
-  auto settle = [&] {  // waits (without ticking) for the dial in flight to fail
+  auto status = [&] { return m.pm().static_nodes()[0]; };
+  // Waits (without ticking) until the dial in flight has failed `n` times in a row.
+  auto failed = [&](unsigned n) {
     const auto until = Clock::now() + 3s;
-    while (m.pm().static_nodes()[0].dialing && Clock::now() < until) {
+    while ((status().dialing || status().failures < n) && Clock::now() < until) {
       std::this_thread::sleep_for(5ms);
     }
-    return !m.pm().static_nodes()[0].dialing;
+    return !status().dialing && status().failures == n;
   };
-  // Synthetic time: only tick() sees it, so the schedule is exact.
+  // Synthetic time: only tick() sees it, so the schedule is exact. `dials` counts dials started.
   const auto t0 = Clock::now();
   m.pm().tick(t0);
-  EXPECT_TRUE(m.pm().static_nodes()[0].dialing);
-  ASSERT_TRUE(settle());
-  EXPECT_EQ(m.pm().static_nodes()[0].failures, 1u);
+  EXPECT_EQ(status().dials, 1u);
+  ASSERT_TRUE(failed(1));
 
   m.pm().tick(t0 + 10ms);  // schedules the retry at t0 + 10 ms + 500 ms
-  EXPECT_FALSE(m.pm().static_nodes()[0].dialing);
   m.pm().tick(t0 + 509ms);
-  EXPECT_FALSE(m.pm().static_nodes()[0].dialing);
+  EXPECT_EQ(status().dials, 1u);
   m.pm().tick(t0 + 510ms);
-  EXPECT_TRUE(m.pm().static_nodes()[0].dialing);
-  ASSERT_TRUE(settle());
-  EXPECT_EQ(m.pm().static_nodes()[0].failures, 2u);
+  EXPECT_EQ(status().dials, 2u);
+  ASSERT_TRUE(failed(2));
 
   m.pm().tick(t0 + 600ms);  // second failure: 1000 ms
   m.pm().tick(t0 + 1599ms);
-  EXPECT_FALSE(m.pm().static_nodes()[0].dialing);
+  EXPECT_EQ(status().dials, 2u);
   m.pm().tick(t0 + 1600ms);
-  EXPECT_TRUE(m.pm().static_nodes()[0].dialing);
-  ASSERT_TRUE(settle());
+  EXPECT_EQ(status().dials, 3u);
+  ASSERT_TRUE(failed(3));
 
   m.pm().tick(t0 + 1700ms);  // third failure: capped at 1000 ms, not 2000 ms
   m.pm().tick(t0 + 2699ms);
-  EXPECT_FALSE(m.pm().static_nodes()[0].dialing);
+  EXPECT_EQ(status().dials, 3u);
   m.pm().tick(t0 + 2700ms);
-  EXPECT_TRUE(m.pm().static_nodes()[0].dialing);
-  ASSERT_TRUE(settle());
-  EXPECT_EQ(m.pm().static_nodes()[0].failures, 4u);
+  EXPECT_EQ(status().dials, 4u);
+  ASSERT_TRUE(failed(4));
 }
 
 TEST(PeerManager, AConnectionThatLastedResetsTheBackoff) {
@@ -399,29 +397,30 @@ TEST(PeerManager, AConnectionThatLastedResetsTheBackoff) {
   ManagedNode m("127.0.0.1", accept_all(), {url_of(s_id, "127.0.0.11", port)}, 50, fresh_identity(),
                 redial);
   ASSERT_TRUE(m.pm().start().ok());
-  // Fails while the static node is down.
-  ASSERT_TRUE(m.wait_until([&] { return m.pm().static_nodes()[0].failures >= 2; }));
+  // Synthetic time throughout; each step ticks once, then waits (without ticking) for the dial it
+  // started to finish, so no tick ever runs while a connection is coming up.
+  auto t = Clock::now();
+  auto step = [&] {
+    m.pm().tick(t);
+    t += 50ms;
+    const auto until = Clock::now() + 3s;
+    while (m.pm().static_nodes()[0].dialing && Clock::now() < until) {
+      std::this_thread::sleep_for(2ms);
+    }
+  };
+  for (int i = 0; i < 100 && m.pm().static_nodes()[0].failures < 2; ++i) step();
+  ASSERT_EQ(m.pm().static_nodes()[0].failures, 2u);  // fails while the static node is down
 
   auto cfg = test_config("127.0.0.11", NodeType::kPN);
   cfg.listen_port = port;
   RecordingNode s(cfg, s_id);
   ASSERT_TRUE(s.transport().start().ok());
-  // Synthetic time from here: tick until the dial goes out, then wait for it without ticking, so
-  // the first tick that sees the connection is the one at `t`.
-  m.set_ticking(false);
-  ASSERT_TRUE(m.wait_until([&] { return !m.pm().static_nodes()[0].dialing; }));
-  auto t = Clock::now();
-  while (!m.pm().static_nodes()[0].dialing && m.pm().peers().empty()) {
-    m.pm().tick(t);
-    t += 5ms;
-  }
-  ASSERT_TRUE(m.wait_peers(1));
-  const unsigned failures = m.pm().static_nodes()[0].failures;
-  EXPECT_GE(failures, 2u);
-  t += 1s;
-  m.pm().tick(t);
+  for (int i = 0; i < 100 && m.pm().peers().empty(); ++i) step();
+  ASSERT_EQ(m.pm().peers().size(), 1u);
+  EXPECT_EQ(m.pm().static_nodes()[0].failures, 2u);  // a fresh connection proves nothing yet
+  m.pm().tick(t);                                    // first tick that sees it connected
   m.pm().tick(t + 999ms);
-  EXPECT_EQ(m.pm().static_nodes()[0].failures, failures);  // not yet stable
+  EXPECT_EQ(m.pm().static_nodes()[0].failures, 2u);
   m.pm().tick(t + 1000ms);
   EXPECT_EQ(m.pm().static_nodes()[0].failures, 0u);
 }
