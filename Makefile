@@ -7,7 +7,7 @@
 #   make bench      build and run the benchmarks (results: docs/BENCHMARKS.md)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
 #   make format     apply clang-format;  make format-check: fail on unformatted files
-#   make tidy       clang-tidy over src/
+#   make tidy       clang-tidy over src/ (BUILD=dir picks the compile_commands.json); fails on any finding
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -44,7 +44,10 @@ format:
 format-check:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run -Werror
 
+# .clang-tidy sets WarningsAsErrors, so a finding makes clang-tidy exit 1 and xargs exit 123.
 tidy: build
+	@test -f $(BUILD)/compile_commands.json || \
+	  { echo "tidy: $(BUILD)/compile_commands.json missing; configure with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON"; exit 1; }
 	find src -name '*.cpp' | xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD) --quiet
 
 clean:

@@ -4,7 +4,9 @@
 #   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
 #   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 15) without findings
 #   4. clang-format check
-# Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format checks.
+#   5. clang-tidy over src/ (.clang-tidy, every finding an error) with the release build's
+#      compile_commands.json; about 6 CPU-minutes, run on JOBS cores
+# Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format/tidy checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -61,6 +63,20 @@ else
 fi
 
 check "clang-format" make --no-print-directory format-check
+
+# Prints clang-tidy's findings without its per-file "N warnings generated." noise (those count
+# suppressed diagnostics in system headers); fails when `make tidy` does.
+run_tidy() {
+  local log rc t0=$SECONDS
+  log=$(mktemp)
+  make --no-print-directory tidy BUILD=build JOBS="$JOBS" >"$log" 2>&1
+  rc=$?
+  grep -vE '^[0-9]+ warnings? generated\.$' "$log"
+  rm -f "$log"
+  echo "clang-tidy: exit $rc after $((SECONDS - t0)) s"
+  return "$rc"
+}
+check "clang-tidy" run_tidy
 
 echo
 echo "test-suite: finished in $((SECONDS - start)) s"

@@ -73,7 +73,7 @@ ChainGenerator::ChainGenerator(Genesis genesis, Council council,
 }
 
 Result<ChainGenerator> ChainGenerator::create(const Genesis& genesis,
-                                              std::vector<crypto::PrivateKey> validator_keys,
+                                              const std::vector<crypto::PrivateKey>& validator_keys,
                                               std::vector<crypto::PrivateKey> account_keys,
                                               std::uint64_t seed, ThreadPool* pool) {
   auto council = genesis.make_council();

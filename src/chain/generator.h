@@ -62,11 +62,9 @@ class ChainGenerator {
   // validator_keys must include a key for every council member (in any order); account_keys
   // are the senders of transfers (they need balance in the genesis alloc). pool (optional, not
   // owned) parallelises transaction signing.
-  [[nodiscard]] static Result<ChainGenerator> create(const Genesis& genesis,
-                                                     std::vector<crypto::PrivateKey> validator_keys,
-                                                     std::vector<crypto::PrivateKey> account_keys,
-                                                     std::uint64_t seed,
-                                                     ThreadPool* pool = nullptr);
+  [[nodiscard]] static Result<ChainGenerator> create(
+      const Genesis& genesis, const std::vector<crypto::PrivateKey>& validator_keys,
+      std::vector<crypto::PrivateKey> account_keys, std::uint64_t seed, ThreadPool* pool = nullptr);
 
   // The next block with `txs` transfers, sealed at `round`. Fails only if a transfer is
   // refused (e.g. accounts ran out of funds); the head and state are then unchanged (the seed's

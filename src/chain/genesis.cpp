@@ -37,8 +37,9 @@ class Parser {
         list += list.empty() ? std::string("\"") + a + "\"" : std::string(", \"") + a + "\"";
       }
       if (!known) {
-        return err(field.empty() ? "\"" + key + "\"" : field + ".\"" + key + "\"",
-                   "unknown field (expected one of " + list + ")");
+        std::string name = field.empty() ? std::string() : field + ".";
+        name += "\"" + key + "\"";
+        return err(name, "unknown field (expected one of " + list + ")");
       }
     }
     return ok_status();

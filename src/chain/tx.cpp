@@ -220,6 +220,9 @@ TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain
     return reject(TxInvalid::HasData, "transaction carries " + std::to_string(tx.data.size()) +
                                           " bytes of data: " + std::string(kTransfersOnly));
   }
+  // False positive: the check sees the same implicit U256 conversion on both sides and ignores
+  // that the literals differ (27 vs 28).
+  // NOLINTNEXTLINE(misc-redundant-expression)
   if (tx.v == 27 || tx.v == 28) {
     return reject(TxInvalid::NotEip155,
                   "transaction is signed without EIP-155 replay protection (v=" + dec(tx.v) +

@@ -22,6 +22,9 @@ namespace cc::cli {
 namespace {
 namespace fs = std::filesystem;
 
+// A backup file is ~400 bytes; crypto/keystore.cpp refuses one over 64 KiB as well.
+constexpr std::size_t kMaxBackupFileBytes = std::size_t{64} * 1024;
+
 bool path_present(const fs::path& p) {
   std::error_code ec;
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
@@ -135,7 +138,7 @@ void run_restore(const RestoreOptions& o) {
     expected = *a;
   }
   auto passphrase = or_fail(crypto::read_passphrase_file(o.passphrase_file));
-  auto text = read_file(o.in, 64 * 1024);
+  auto text = read_file(o.in, kMaxBackupFileBytes);
   if (!text.ok()) fail(text.error().context("backup"));
   auto key = or_fail(crypto::decrypt_backup(*text, passphrase, o.in));
   Address got = crypto::address_of(key);
@@ -158,7 +161,7 @@ void run_restore(const RestoreOptions& o) {
 
 // ---- key inspect / show ----
 void run_inspect(const std::string& in) {
-  auto text = read_file(in, 64 * 1024);
+  auto text = read_file(in, kMaxBackupFileBytes);
   if (!text.ok()) fail(text.error().context("backup"));
   auto info = or_fail(crypto::inspect_backup(*text, in));
   std::printf(

@@ -201,8 +201,10 @@ Status set_api_list(Ctx& c, const std::string& key, std::string_view v,
     });
     if (!ok) return bad_value(c, key, v, expected);
     if (std::find(kKnownApis.begin(), kKnownApis.end(), api) == kKnownApis.end()) {
-      c.warnings.push_back(c.where + ": " + key + " lists API '" + api +
-                           "', which corecell does not know; it will serve nothing");
+      std::string warning = c.where + ": " + key + " lists API '";
+      warning += api;
+      warning += "', which corecell does not know; it will serve nothing";
+      c.warnings.push_back(std::move(warning));
     }
   }
   c.cfg.*field = std::move(items);
@@ -259,7 +261,7 @@ Status set_ip_list(Ctx& c, const std::string& key, std::string_view v,
 }
 
 // Go-style durations as Kaia writes them: 30s, 5m, 1h30m. Whole units only.
-constexpr std::int64_t kMaxLifeTimeSeconds = 720 * 3600;
+constexpr std::int64_t kMaxLifeTimeSeconds = std::int64_t{720} * 3600;
 std::optional<std::int64_t> parse_duration(std::string_view v) {
   if (v.empty()) return std::nullopt;
   std::int64_t total = 0;

@@ -47,8 +47,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config) {
             to_hex(identity.node_id), datadir.root().string(), chain.head().number,
             to_hex0x(chain.head_hash()));
   for (const auto& w : config.warnings) log->warn("{}", w);
-  return std::unique_ptr<Node>(
-      new Node(config, std::move(datadir), std::move(identity), std::move(chain)));
+  return std::unique_ptr<Node>(new Node(config, std::move(datadir), identity, std::move(chain)));
 }
 
 Address Node::rewardbase() const { return config_.rewardbase.value_or(identity_.address); }

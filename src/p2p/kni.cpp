@@ -128,7 +128,7 @@ Result<KniUrl> KniUrl::parse(std::string_view text) {
     return bad("syntax", "unexpected '/', '#' or '@' after the host");
   }
   auto colon = authority.rfind(':');
-  if (authority.size() > 0 && authority.front() == '[') {
+  if (!authority.empty() && authority.front() == '[') {
     return bad("host", "IPv6 hosts are not supported, use an IPv4 address");
   }
   if (colon == std::string_view::npos) return bad("missing_port", "no :<port> after the host");

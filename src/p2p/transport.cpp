@@ -23,7 +23,7 @@ using detail::Connection;
 
 struct Transport::Impl final : detail::ConnectionOwner {
   Impl(crypto::NodeIdentity id, TransportConfig cfg, TransportCallbacks cbs)
-      : identity(std::move(id)), config(std::move(cfg)), callbacks(std::move(cbs)) {}
+      : identity(id), config(std::move(cfg)), callbacks(std::move(cbs)) {}
 
   // ConnectionOwner (cc-net)
   Status on_connection_established(const PeerInfo& peer) override {
@@ -150,7 +150,7 @@ void Transport::Impl::on_accepted(tcp::socket socket) {
 
 Transport::Transport(crypto::NodeIdentity identity, TransportConfig config,
                      TransportCallbacks callbacks)
-    : impl_(std::make_unique<Impl>(std::move(identity), std::move(config), std::move(callbacks))) {}
+    : impl_(std::make_unique<Impl>(identity, std::move(config), std::move(callbacks))) {}
 
 Transport::~Transport() { stop(); }
 

@@ -6,7 +6,7 @@
 
 namespace cc {
 
-ThreadPool::ThreadPool(std::size_t threads, std::string name_prefix) {
+ThreadPool::ThreadPool(std::size_t threads, const std::string& name_prefix) {
   if (threads == 0) threads = std::max<std::size_t>(1, std::thread::hardware_concurrency());
   workers_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {

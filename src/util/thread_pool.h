@@ -18,7 +18,7 @@ namespace cc {
 class ThreadPool {
  public:
   // threads = 0 picks std::thread::hardware_concurrency() (at least 1).
-  explicit ThreadPool(std::size_t threads = 0, std::string name_prefix = "cc-verify");
+  explicit ThreadPool(std::size_t threads = 0, const std::string& name_prefix = "cc-verify");
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

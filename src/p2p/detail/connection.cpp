@@ -72,7 +72,8 @@ void Connection::start_inbound(tcp::socket socket) {
   begin_handshake();
 }
 
-void Connection::start_outbound(const DialTarget& target, std::optional<asio::ip::address> source) {
+void Connection::start_outbound(const DialTarget& target,
+                                const std::optional<asio::ip::address>& source) {
   expected_peer_ = target.node_id;
   if (closed_) return;  // disconnect() ran before the dial started
   arm_deadline();
@@ -86,7 +87,7 @@ void Connection::start_outbound(const DialTarget& target, std::optional<asio::ip
   resolver_.async_resolve(
       target.host, std::to_string(target.port),
       [self, source, host = target.host](const asio::error_code& rec,
-                                         tcp::resolver::results_type results) {
+                                         const tcp::resolver::results_type& results) {
         if (self->closed_) return;
         if (rec || results.empty()) {
           self->close(make_error("p2p.resolve_failed",

@@ -48,7 +48,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // cc-net: the socket was accepted.
   void start_inbound(asio::ip::tcp::socket socket);
   // cc-net: resolve (if needed), bind the source IP, connect, then handshake.
-  void start_outbound(const DialTarget& target, std::optional<asio::ip::address> source);
+  void start_outbound(const DialTarget& target, const std::optional<asio::ip::address>& source);
   // cc-net: closes once; tell_peer sends a disconnect frame first when the session is up.
   void close(Error reason, bool tell_peer);
 
