@@ -229,7 +229,8 @@ void PeerManager::on_closed(const CloseInfo& info) {
       for (auto& s : static_) {
         if (s.dialing == info.id) {
           s.dialing.reset();
-          note_static_failure_locked(s, info.reason);
+          // Refused because the node got connected the other way meanwhile: not a failure.
+          if (by_node_.count(s.url.node_id) == 0) note_static_failure_locked(s, info.reason);
           break;
         }
       }
