@@ -432,8 +432,9 @@ void Connection::close(Error reason, bool tell_peer) {
     log()->debug("inbound handshake failed: {} conn={} reason={}: {}", describe(), id_, reason.code,
                  reason.message);
   } else {
-    log()->warn("dial failed: {} conn={} reason={}: {}", describe(), id_, reason.code,
-                reason.message);
+    // Debug: the owner (PeerManager) redials static nodes forever and warns once per streak.
+    log()->debug("dial failed: {} conn={} reason={}: {}", describe(), id_, reason.code,
+                 reason.message);
   }
 
   CloseInfo info;
