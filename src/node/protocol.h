@@ -48,6 +48,10 @@ enum class MsgCode : std::uint8_t {
   kNewBlock = 0x17,
 };
 
+// Consensus messages (consensus/messages.h encoding) travel under this code between council
+// CNs. decode_message() does not know it: node/service.h routes it to node/validator.h.
+inline constexpr std::uint8_t kConsensusCode = 0x20;
+
 // "status", "new_block_hashes", ... (logs, metrics labels).
 [[nodiscard]] std::string_view msg_code_name(MsgCode code);
 

@@ -20,6 +20,7 @@
 #include "node/protocol.h"
 #include "node/sync.h"
 #include "node/txpool.h"
+#include "node/validator.h"
 #include "p2p/admission.h"
 #include "p2p/peer_manager.h"
 #include "p2p/static_nodes.h"
@@ -110,6 +111,7 @@ struct Service::Impl final : SyncIo {
   std::unique_ptr<p2p::PeerManager> peers;
   std::unique_ptr<TxPool> pool;
   std::unique_ptr<Downloader> downloader;
+  std::unique_ptr<Validator> validator;  // council CNs only
   std::map<p2p::ConnId, PeerState> peer_states;
   std::uint64_t network_id = 0;
   Hash32 last_announced_head{};
@@ -179,6 +181,11 @@ struct Service::Impl final : SyncIo {
     auto it = peer_states.find(peer.id);
     if (it == peer_states.end()) return;  // removed meanwhile
     PeerState& ps = it->second;
+    if (code == kConsensusCode) {
+      on_consensus_message(ps, payload);
+      after_chain_activity();
+      return;
+    }
     auto decoded = decode_message(code, payload);
     if (!decoded.ok()) {
       drop(peer.id, "malformed message: " + decoded.error().message);
@@ -192,6 +199,26 @@ struct Service::Impl final : SyncIo {
     }
     std::visit([&](auto& m) { handle(ps, m); }, msg);
     after_chain_activity();
+  }
+
+  void on_consensus_message(PeerState& ps, const Bytes& payload) {
+    if (!ps.status) {
+      drop(ps.info.id, "protocol: consensus message before status");
+      return;
+    }
+    if (!validator) return;  // not a validator: consensus traffic is not ours to judge
+    auto st = validator->on_message(payload);
+    if (!st.ok()) drop(ps.info.id, "malformed consensus message: " + st.error().message);
+  }
+
+  // To every ready council CN peer.
+  void broadcast_consensus(const Bytes& message) {
+    for (auto& [id, ps] : peer_states) {
+      if (!ps.status || ps.info.type != p2p::NodeType::kCN) continue;
+      if (!chain().council().contains(crypto::address_of(ps.info.node_id))) continue;
+      auto st = peers->send(id, kConsensusCode, message);
+      if (!st.ok()) log->debug("consensus send to {}: {}", describe(id), st.error().message);
+    }
   }
 
   void handle(PeerState& ps, StatusMsg& st) {
@@ -257,6 +284,7 @@ struct Service::Impl final : SyncIo {
                 block.transactions.size(), describe(ps.info.id));
       on_block_imported(block, hash);
       downloader->on_head_moved(sync_now());
+      if (validator) validator->on_head_moved();
     }
   }
 
@@ -335,6 +363,7 @@ struct Service::Impl final : SyncIo {
     if (head == last_announced_head) return;
     last_announced_head = head;
     pool->on_new_head(chain().state());
+    if (validator) validator->on_head_moved();
     const std::uint64_t number = chain().head().number;
     NewBlockHashesMsg announce{{{head, number}}};
     for (auto& [id, ps] : peer_states) {
@@ -419,6 +448,7 @@ struct Service::Impl final : SyncIo {
     }
     s["static_nodes"] = statics;
     s["txpool"] = {{"pending", pool->pending_count()}, {"queued", pool->queued_count()}};
+    s["consensus"] = validator ? validator->status_json() : json(nullptr);
     const auto& stats = downloader->stats();
     s["downloader"] = {{"blocks_imported", stats.blocks_imported},
                        {"peers_dropped", stats.peers_dropped}};
@@ -478,6 +508,26 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
   s.pool = std::make_unique<TxPool>(txpool_config(cfg, s.network_id, U256(0)));
   s.downloader = std::make_unique<Downloader>(s.chain(), s);
   s.last_announced_head = s.chain().head_hash();
+  if (cfg.role == Role::cn && s.chain().council().contains(s.node->identity().address)) {
+    ValidatorHooks vh;
+    vh.broadcast = [self](const Bytes& m) { self->broadcast_consensus(m); };
+    vh.committed = [self](const chain::Block& block, const Hash32& hash) {
+      self->on_block_imported(block, hash);
+      self->downloader->on_head_moved(sync_now());
+    };
+    CC_TRY_ASSIGN(s.validator, Validator::create(*s.node, *s.pool, s.io, std::move(vh)));
+    for (const char* cmd : {"permit_grant", "permit_renew", "permit_revoke"}) {
+      std::string name = cmd;
+      s.control.add_handler(name, [self, name](const json& req) -> Result<json> {
+        if (name == "permit_grant") return self->validator->permit_grant(req);
+        if (name == "permit_renew") return self->validator->permit_renew(req);
+        return self->validator->permit_revoke(req);
+      });
+    }
+  } else if (cfg.role == Role::cn) {
+    s.log->info("{} is not in the council: standby CN, syncing only, never signing",
+                crypto::to_checksum_hex(s.node->identity().address));
+  }
 
   s.control.add_handler("status",
                         [self](const json&) -> Result<json> { return self->status_json(); });
@@ -487,6 +537,7 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
 
   s.work.emplace(asio::make_work_guard(s.io));
   s.schedule_tick();
+  if (s.validator) asio::post(s.io, [self] { self->validator->start(); });
   s.thread = std::thread([self] {
     pthread_setname_np(pthread_self(), "cc-node");
     self->io.run();
@@ -504,6 +555,7 @@ void Service::stop() {
   asio::post(s.io, [&s] {
     s.stopped = true;
     s.tick_timer.cancel();
+    if (s.validator) s.validator->stop();
     s.control.stop();
   });
   s.work.reset();

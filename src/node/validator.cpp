@@ -1,0 +1,294 @@
+#include "node/validator.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include "chain/executor.h"
+#include "consensus/core.h"
+#include "consensus/messages.h"
+#include "consensus/sign_guard.h"
+#include "crypto/address.h"
+#include "storage/signjournal.h"
+#include "storage/signstate.h"
+#include "util/log.h"
+
+namespace cc::node {
+using json = nlohmann::json;
+
+namespace {
+
+std::uint64_t unix_ms_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+consensus::SignGuardState to_guard_state(const storage::SignState& s) {
+  consensus::SignGuardState g;
+  g.address = s.address;
+  g.max_height = s.max_height;
+  g.floor = s.floor;
+  g.max_epoch = s.max_epoch;
+  for (const auto& r : s.records) {
+    g.votes.push_back(
+        {r.height, r.round, static_cast<consensus::SignKind>(r.kind), r.epoch, r.digest});
+  }
+  return g;
+}
+
+storage::SignState to_storage_state(const consensus::SignGuardState& g) {
+  storage::SignState s;
+  s.address = g.address;
+  s.max_height = g.max_height;
+  s.floor = g.floor;
+  s.max_epoch = g.max_epoch;
+  for (const auto& v : g.votes) {
+    s.records.push_back({v.height, v.round, static_cast<std::uint8_t>(v.kind), v.epoch, v.digest});
+  }
+  return s;
+}
+
+Result<std::pair<std::uint64_t, std::chrono::milliseconds>> permit_args(const json& request) {
+  auto epoch = request.find("epoch");
+  auto ttl = request.find("ttl_ms");
+  if (epoch == request.end() || !epoch->is_number_unsigned() || ttl == request.end() ||
+      !ttl->is_number_unsigned()) {
+    return make_error("control.bad_request",
+                      "permit commands need unsigned integers \"epoch\" and \"ttl_ms\"");
+  }
+  return std::make_pair(epoch->get<std::uint64_t>(),
+                        std::chrono::milliseconds(ttl->get<std::uint64_t>()));
+}
+
+}  // namespace
+
+struct Validator::Impl {
+  Impl(Node& n, TxPool& p, asio::io_context& i, ValidatorHooks h)
+      : node(n), pool(p), io(i), hooks(std::move(h)), log(logger("consensus")) {}
+
+  Node& node;
+  TxPool& pool;
+  asio::io_context& io;
+  ValidatorHooks hooks;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<storage::SignJournal> journal;
+  std::unique_ptr<consensus::SignGuard> guard;
+  std::optional<consensus::Core> core;
+  // Pending timers by event; a newer schedule for the same event replaces the older one.
+  std::map<std::tuple<std::uint64_t, std::uint32_t, int>, std::unique_ptr<asio::steady_timer>>
+      timers;
+  bool stopped = false;
+  std::uint64_t blocks_committed = 0;
+
+  storage::ChainStore& chain() { return node.chain(); }
+
+  void run(consensus::Actions actions) {
+    for (auto& action : actions) {
+      std::visit([this](auto& a) { apply(a); }, action);
+    }
+  }
+
+  void apply(consensus::Broadcast& b) { hooks.broadcast(b.message); }
+
+  void apply(consensus::ScheduleTimer& t) {
+    const std::uint64_t now = unix_ms_now();
+    auto delay = std::chrono::milliseconds(t.at_ms > now ? t.at_ms - now : 0);
+    auto key = std::make_tuple(t.timer.height, t.timer.round, static_cast<int>(t.timer.kind));
+    auto timer = std::make_unique<asio::steady_timer>(io, delay);
+    auto event = t.timer;
+    timer->async_wait([this, event](std::error_code ec) {
+      if (ec || stopped) return;
+      run(core->on_timer(event, unix_ms_now()));
+    });
+    timers[key] = std::move(timer);  // replacing cancels the older one
+    // Forget timers of finished heights.
+    while (!timers.empty() && std::get<0>(timers.begin()->first) + 1 < core->height()) {
+      timers.erase(timers.begin());
+    }
+  }
+
+  void apply(consensus::BuildProposal& b) {
+    // Execute pending transactions on a copy of the head state (BlockBuilder mutates it).
+    chain::State state = chain().state();
+    const auto chain_id = chain().genesis().config.chain_id;
+    chain::BlockBuilder builder(state, b.rewardbase, chain_id);
+    for (const auto& tx : pool.pending_for_block(chain().state(), 4096)) {
+      (void)builder.add(tx);  // a refused tx stays out of this block; the pool keeps or drops it
+    }
+    auto exec = builder.finish();
+    chain::Block block;
+    block.header.parent_hash = b.parent.hash();
+    block.header.rewardbase = b.rewardbase;
+    block.header.number = b.height;
+    block.header.time = b.time;
+    block.header.time_fos = b.time_fos;
+    block.header.state_root = exec.state_root;
+    block.header.transactions_root = exec.transactions_root;
+    block.header.receipts_root = exec.receipts_root;
+    block.header.gas_used = exec.gas_used;
+    block.transactions = builder.transactions();
+    run(core->on_proposal_built(std::move(block), unix_ms_now()));
+  }
+
+  void apply(consensus::CommitBlock& c) {
+    const Hash32 hash = c.block.hash();
+    auto verdict = chain().import_block(c.block, unix_ms_now() / 1000);
+    if (!verdict.ok()) {
+      log->error("importing decided block #{} failed: {}", c.block.header.number,
+                 verdict.error().message);
+      return;
+    }
+    if (!verdict->ok()) {
+      log->error("decided block #{} {} refused by import: {}", c.block.header.number,
+                 to_hex0x(hash), verdict->rejection().to_error().message);
+      return;
+    }
+    if (verdict->outcome() == storage::ImportOutcome::Imported) {
+      ++blocks_committed;
+      log->info("committed block #{} {} round {} txs {} committers {}", c.block.header.number,
+                to_hex0x(hash), c.round, c.block.transactions.size(), c.committers.size());
+      hooks.committed(c.block, hash);
+    }
+    start_at_head();
+  }
+
+  void apply(consensus::RequestSync& r) {
+    log->debug("consensus sees height {} from {}: the downloader follows announcements", r.height,
+               crypto::to_checksum_hex(r.peer));
+  }
+
+  void apply(consensus::Note& n) {
+    switch (n.level) {
+      case consensus::NoteLevel::kDebug:
+        log->debug("{}: {}", n.code, n.text);
+        break;
+      case consensus::NoteLevel::kInfo:
+        log->info("{}: {}", n.code, n.text);
+        break;
+      case consensus::NoteLevel::kWarn:
+        log->warn("{}: {}", n.code, n.text);
+        break;
+    }
+  }
+
+  void start_at_head() {
+    const auto& head = chain().head();
+    std::optional<Address> proposer;
+    if (head.number > 0) {
+      auto p = chain::recover_proposer(head);
+      if (p.ok()) proposer = *p;
+    }
+    if (core->started() && core->height() > head.number) return;  // already there
+    run(core->start_height(head, proposer, unix_ms_now()));
+  }
+};
+
+Validator::Validator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Validator::~Validator() { stop(); }
+
+Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, asio::io_context& io,
+                                                     ValidatorHooks hooks) {
+  const auto& id = node.identity();
+  const auto& council = node.chain().council();
+  if (!council.contains(id.address)) {
+    return make_error("validator.not_in_council",
+                      crypto::to_checksum_hex(id.address) + " is not in the council");
+  }
+  auto impl = std::make_unique<Impl>(node, pool, io, std::move(hooks));
+  const auto signstate = node.datadir().signstate();
+  CC_TRY_ASSIGN(auto loaded, storage::load_sign_state(signstate));
+  std::optional<consensus::SignGuardState> persisted;
+  if (loaded) persisted = to_guard_state(*loaded);
+  CC_TRY_ASSIGN(auto journal, storage::SignJournal::open(node.datadir().signjournal()));
+  impl->journal = std::make_unique<storage::SignJournal>(std::move(journal));
+
+  consensus::SignGuardHooks gh;
+  gh.persist = [signstate](const consensus::SignGuardState& s) {
+    return storage::save_sign_state(signstate, to_storage_state(s));
+  };
+  Impl* self = impl.get();
+  gh.journal = [self](const consensus::SignatureRecord& r) {
+    return self->journal->append(storage::make_journal_entry(
+        r.address, r.request.height, r.request.round,
+        std::string(consensus::to_string(r.request.kind)), r.request.digest, r.epoch));
+  };
+  consensus::SignGuardOptions go;
+  go.require_permit = node.config().require_signing_permit;
+  CC_TRY_ASSIGN(impl->guard, consensus::SignGuard::create(id.key, persisted, gh, go));
+
+  consensus::Config cc(council, id.address);
+  cc.block_period_s = node.chain().genesis().config.istanbul.block_period;
+  CC_TRY_ASSIGN(auto core, consensus::Core::create(std::move(cc), *impl->guard));
+  impl->core.emplace(std::move(core));
+  impl->log->info("validator {}: consensus ready (signing permit {})",
+                  crypto::to_checksum_hex(id.address),
+                  go.require_permit ? "required" : "not required");
+  return std::unique_ptr<Validator>(new Validator(std::move(impl)));
+}
+
+void Validator::start() { impl_->start_at_head(); }
+
+Status Validator::on_message(ByteView encoded) {
+  auto msg = consensus::decode_message(encoded, impl_->core->decode_limits());
+  if (!msg.ok()) return msg.error();
+  impl_->run(impl_->core->on_message(*msg, unix_ms_now()));
+  return ok_status();
+}
+
+void Validator::on_head_moved() {
+  if (impl_->stopped) return;
+  const auto& head = impl_->chain().head();
+  if (impl_->core->started() && head.number < impl_->core->height()) return;
+  impl_->run(impl_->core->on_block_committed_elsewhere(head, unix_ms_now()));
+}
+
+void Validator::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->timers.clear();
+}
+
+Result<json> Validator::permit_grant(const json& request) {
+  CC_TRY_ASSIGN(auto args, permit_args(request));
+  CC_TRY_STATUS(
+      impl_->guard->grant_permit(args.first, consensus::MonotonicClock::now() + args.second));
+  return status_json();
+}
+
+Result<json> Validator::permit_renew(const json& request) {
+  CC_TRY_ASSIGN(auto args, permit_args(request));
+  CC_TRY_STATUS(
+      impl_->guard->renew_permit(args.first, consensus::MonotonicClock::now() + args.second));
+  return status_json();
+}
+
+Result<json> Validator::permit_revoke(const json&) {
+  impl_->guard->revoke_permit();
+  return status_json();
+}
+
+json Validator::status_json() const {
+  json s;
+  s["height"] = impl_->core->height();
+  s["round"] = impl_->core->round();
+  s["blocks_committed"] = impl_->blocks_committed;
+  auto permit = impl_->guard->permit();
+  if (permit) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        permit->deadline - consensus::MonotonicClock::now());
+    s["permit"] = {{"epoch", permit->epoch}, {"ms_left", left.count()}};
+  } else {
+    s["permit"] = nullptr;
+  }
+  auto stats = impl_->guard->stats();
+  s["signatures"] = stats.signatures;
+  s["refusals"] = stats.refusals;
+  s["persist_failures"] = stats.persist_failures;
+  s["last_signed_height"] = impl_->guard->state().max_height;
+  return s;
+}
+
+}  // namespace cc::node
