@@ -73,6 +73,12 @@ std::uint64_t Core::parent_time_ms() const {
 std::optional<crypto::Signature> Core::sign(SignKind kind, std::uint32_t round,
                                             const Hash32& digest, Actions& out) {
   if (!validator_) return std::nullopt;  // an observer never signs
+  if (height_ < cfg_.sign_from_height) {
+    note(out, NoteLevel::kInfo, "ibft.not_signing",
+         std::string(to_string(kind)) + " " + view_text(height_, round) +
+             " not signed: this node signs from height " + std::to_string(cfg_.sign_from_height));
+    return std::nullopt;
+  }
   auto sig = signer_->sign(SignRequest{height_, round, kind, digest});
   if (!sig.ok()) {
     note(out, NoteLevel::kWarn, "ibft.sign_refused",
@@ -160,6 +166,8 @@ Actions Core::on_timer(const TimerEvent& timer, std::uint64_t now_ms) {
         return out;
       }
       note(out, NoteLevel::kInfo, "ibft.timeout", view_text(height_, round_) + " timed out");
+      // Still behind a member we heard from: ask again (the first request may have been lost).
+      if (sync_requested_ > height_) out.push_back(RequestSync{sync_requested_, sync_peer_});
       move_to_round(round_ + 1, /*send_round_change=*/true, now_ms, out);
       break;
     case TimerKind::kProposeAt: {
@@ -297,19 +305,21 @@ void Core::dispatch(const Message& msg, std::uint64_t now_ms, Actions& out) {
 void Core::buffer_future(const Message& msg, Actions& out) {
   const Address& sender = sender_of(msg);
   const std::uint64_t h = height_of(msg);
-  if (!is_member(sender) || h - height_ > cfg_.max_future_heights) return;
-  auto& queue = future_[sender];
-  if (queue.size() >= cfg_.max_future_messages_per_sender) return;
-  queue.push_back(msg);
+  if (!is_member(sender)) return;
   // A member is past our height: we are behind unless we just decided (then height_ + 1 is next).
   const std::uint64_t next = decided_ ? height_ + 1 : height_;
   if (h > next && h > sync_requested_) {
     sync_requested_ = h;
+    sync_peer_ = sender;
     out.push_back(RequestSync{h, sender});
     note(out, NoteLevel::kInfo, "ibft.behind",
          to_hex0x(sender) + " is at height " + std::to_string(h) + ", we are at " +
              std::to_string(height_));
   }
+  if (h - height_ > cfg_.max_future_heights) return;  // sync, not replay, will catch us up
+  auto& queue = future_[sender];
+  if (queue.size() >= cfg_.max_future_messages_per_sender) return;
+  queue.push_back(msg);
 }
 
 void Core::handle_preprepare(const Preprepare& pp, bool own, std::uint64_t now_ms, Actions& out) {

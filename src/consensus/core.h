@@ -43,6 +43,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct RoundTimeoutPolicy {
 };
 
 struct Config {
+  Config(chain::Council council_in, const Address& own)
+      : council(std::move(council_in)), own_address(own) {}
+
   chain::Council council;
   Address own_address{};
   std::uint64_t block_period_s = 1;  // genesis config.istanbul.blockPeriod
@@ -73,6 +77,11 @@ struct Config {
   // height's proposal). Heights beyond height + max_future_heights are dropped.
   std::size_t max_future_messages_per_sender = 64;
   std::uint64_t max_future_heights = 8;
+  // Heights below this are followed without signing anything. A restarted validator has lost
+  // its round state (what it prepared); setting this to one above the SignGuard's last signed
+  // height keeps that amnesia from counting against the F faults the council tolerates, at the
+  // price of one height without its votes.
+  std::uint64_t sign_from_height = 0;
   // Optional check of a proposal beyond its header and transactions root (the node executes it
   // against its state and compares the roots). Must be deterministic. An error rejects the
   // proposal. Not called for the node's own proposals.
@@ -256,6 +265,7 @@ class Core {
   std::map<Address, std::vector<Message>> future_;  // later heights, per sender, arrival order
   std::vector<Message> unstarted_;                  // before the first start_height
   std::uint64_t sync_requested_ = 0;                // highest height RequestSync was sent for
+  Address sync_peer_{};  // who was at that height (asked again on each timeout)
 };
 
 }  // namespace cc::consensus

@@ -68,7 +68,8 @@ class TestCouncil {
   std::size_t index_of(const Address& a) const { return *council.index_of(a); }
 
   Config config(std::size_t self) const {
-    Config c{council, addr(self), 1, RoundTimeoutPolicy{1000, 100, 60'000}, 64, 8, {}};
+    Config c(council, addr(self));
+    c.timeouts = RoundTimeoutPolicy{1000, 100, 60'000};
     return c;
   }
 

@@ -479,5 +479,38 @@ TEST(CoreTest, MessagesBeforeTheFirstHeightAreReplayed) {
   EXPECT_EQ(broadcasts<Prepare>(a).size(), 1u);
 }
 
+TEST(CoreTest, SignsNothingBelowSignFromHeightButStillCommits) {
+  TestCouncil c(4);
+  Config cfg = c.config(2);
+  cfg.sign_from_height = 2;
+  Node n(c, 2, cfg);
+  auto a = n.core->start_height(c.genesis.header, no_parent_proposer(), kNow);
+  const chain::Block x = c.block(c.genesis.header, 0, 0);
+  append(a, n.feed(c.preprepare(0, 1, 0, x)));
+  for (std::size_t i : {0, 1, 3}) append(a, n.feed(c.prepare(i, 1, 0, x.hash())));
+  for (std::size_t i : {0, 1, 3}) append(a, n.feed(c.commit(i, 1, 0, x.hash())));
+  EXPECT_TRUE(all_of<Broadcast>(a).empty());
+  EXPECT_TRUE(n.signer.requests.empty());
+  ASSERT_EQ(all_of<CommitBlock>(a).size(), 1u);
+  // From height 2 on it votes again.
+  const chain::Block y = c.block(x.header, 1, 0);
+  (void)n.core->start_height(x.header, c.addr(0), kNow);
+  EXPECT_EQ(broadcasts<Prepare>(n.feed(c.preprepare(1, 2, 0, y))).size(), 1u);
+}
+
+TEST(CoreTest, AskForSyncEvenWhenFarBeyondTheReplayBuffer) {
+  TestCouncil c(4);
+  Node n(c, 2);
+  (void)n.core->start_height(c.genesis.header, no_parent_proposer(), kNow);
+  const auto a = n.feed(c.round_change(3, 50, 1, c.genesis.header.hash()));
+  const auto sync = all_of<RequestSync>(a);
+  ASSERT_EQ(sync.size(), 1u);
+  EXPECT_EQ(sync[0].height, 50u);
+  EXPECT_EQ(sync[0].peer, c.addr(3));
+  // Once asked for 50, lower heights do not ask again.
+  EXPECT_TRUE(
+      all_of<RequestSync>(n.feed(c.round_change(1, 40, 1, c.genesis.header.hash()))).empty());
+}
+
 }  // namespace
 }  // namespace cc::consensus

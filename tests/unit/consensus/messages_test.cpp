@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
 #include "codec/rlp.h"
 #include "consensus_fixture.h"
 #include "crypto/keccak.h"
@@ -204,6 +209,24 @@ TEST_F(MessagesTest, EveryTruncationIsRejected) {
   for (std::size_t n = 0; n < wire.size(); n += 7) {
     EXPECT_NE(code_of_error(ByteView(wire.data(), n)), "ok") << "prefix of " << n << " bytes";
   }
+}
+
+TEST(MessagesSeedCorpusTest, EverySeedDecodesAndReEncodesExactly) {
+  const std::filesystem::path dir =
+      std::filesystem::path(CC_SOURCE_DIR) / "tests/fuzz/corpus/ibft_messages";
+  std::size_t seeds = 0;
+  std::set<MessageCode> kinds;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream f(entry.path(), std::ios::binary);
+    const Bytes wire((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto m = decode_message(wire);
+    ASSERT_TRUE(m.ok()) << entry.path() << ": " << m.error().message;
+    EXPECT_EQ(encode_message(*m), wire) << entry.path();
+    kinds.insert(code_of(*m));
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 7u);
+  EXPECT_EQ(kinds.size(), 4u) << "a seed for every message kind";
 }
 
 }  // namespace
