@@ -11,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +24,7 @@
 #include "node/datadir.h"
 #include "node/protocol.h"
 #include "p2p/kni.h"
+#include "storage/chaindb.h"
 #include "support/subprocess.h"
 #include "unit/p2p/p2p_test_support.h"
 #include "util/files.h"
@@ -417,6 +420,104 @@ TEST_F(Network, MisbehavingPeersAreDroppedAndNothingIsImported) {
   EXPECT_EQ(head_of(wait_status(
                 "pn", [](const json& s) { return head_of(s) == 11; }, 10s)),
             11u);
+}
+
+}  // namespace
+}  // namespace cc
+
+namespace cc {
+namespace {
+
+// SIGN-1 over every journal: one digest per (address, height, round, type).
+void expect_no_double_signing(const std::vector<fs::path>& journals) {
+  std::map<std::string, std::string> seen;
+  std::size_t lines = 0;
+  for (const auto& path : journals) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = json::parse(line);
+      std::string key = j["address"].get<std::string>() + "/" +
+                        std::to_string(j["height"].get<std::uint64_t>()) + "/" +
+                        std::to_string(j["round"].get<std::uint64_t>()) + "/" +
+                        j["type"].get<std::string>();
+      auto [it, fresh] = seen.emplace(key, j["digest"].get<std::string>());
+      EXPECT_TRUE(fresh || it->second == j["digest"].get<std::string>())
+          << "SIGN-1 violated at " << key << ": " << it->second << " vs " << j["digest"];
+      ++lines;
+    }
+  }
+  EXPECT_GT(lines, 0u);
+}
+
+TEST_F(Network, FourCouncilNodesProduceBlocksSurviveOneFailureAndHaltWithoutQuorum) {
+  generate(0);
+  std::vector<crypto::NodeIdentity> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(make_datadir("cn" + std::to_string(i), i));
+  auto ip = [](int i) { return "127.0.105." + std::to_string(i + 2); };
+  std::vector<Process*> procs(4);
+  auto start = [&](int i) {
+    std::vector<std::string> statics;
+    std::string allow;
+    for (int j = 0; j < 4; ++j) {
+      if (j == i) continue;
+      statics.push_back(kni(ids[j], ip(j), "cn"));
+      allow += (allow.empty() ? "" : ",") + ip(j);
+    }
+    write_static_nodes(datadir("cn" + std::to_string(i)), statics);
+    procs[i] =
+        &start_node("cn" + std::to_string(i), "cn", ip(i), {"--set", "CN_ALLOWLIST=" + allow});
+  };
+  for (int i = 0; i < 4; ++i) start(i);
+  auto at_least = [](std::uint64_t n) { return [n](const json& st) { return head_of(st) >= n; }; };
+  wait_status("cn0", at_least(10), 120s);
+
+  // One CN down: 3 of 4 is still a quorum (ceil(2*4/3) = 3).
+  procs[3]->signal(SIGKILL);
+  procs[3]->wait(5s);
+  auto before = head_of(status("cn0"));
+  EXPECT_GE(head_of(wait_status("cn0", at_least(before + 5), 120s)), before + 5);
+
+  // Two down: no quorum, the chain halts.
+  procs[2]->signal(SIGKILL);
+  procs[2]->wait(5s);
+  std::this_thread::sleep_for(3s);  // let a block already decided land everywhere
+  auto halted = head_of(status("cn0"));
+  std::this_thread::sleep_for(5s);
+  EXPECT_LE(head_of(status("cn0")), halted + 1);
+
+  // Both back (same DATA_DIRs, sign state kept): the chain resumes.
+  start(2);
+  start(3);
+  auto resumed = wait_status("cn3", at_least(halted + 3), 180s);
+  EXPECT_GE(head_of(resumed), halted + 3);
+
+  // Agreement: every node has the same block at a common height.
+  auto common = head_of(status("cn0"));
+  for (int i = 0; i < 4; ++i) {
+    auto st = wait_status("cn" + std::to_string(i), at_least(common), 60s);
+    EXPECT_GE(head_of(st), common);
+  }
+  nodes_.clear();  // stop everyone, then read the chains offline
+  std::vector<storage::ChainDb> dbs;
+  for (int i = 0; i < 4; ++i) {
+    auto db = storage::ChainDb::open(node::chaindata_dir(datadir("cn" + std::to_string(i))));
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    dbs.push_back(std::move(*db));
+  }
+  for (std::uint64_t n = 1; n <= common; ++n) {
+    std::set<Hash32> hashes;
+    for (std::size_t i = 0; i < dbs.size(); ++i) {
+      auto h = dbs[i].canonical_hash(n);
+      ASSERT_TRUE(h.ok() && h->has_value()) << "cn" << i << " lacks block " << n;
+      hashes.insert(**h);
+    }
+    EXPECT_EQ(hashes.size(), 1u) << "nodes disagree at height " << n;
+  }
+  std::vector<fs::path> journals;
+  for (int i = 0; i < 4; ++i)
+    journals.push_back(datadir("cn" + std::to_string(i)) / "klay" / "signjournal");
+  expect_no_double_signing(journals);
 }
 
 }  // namespace
