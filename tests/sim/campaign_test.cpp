@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 
 #include "simulator.h"
 
 namespace cc::sim {
 namespace {
+
+using consensus::Message;
 
 constexpr std::size_t kShards = 8;
 constexpr std::size_t kSchedulesPerShard = 300;
@@ -86,7 +89,30 @@ Outcome run_schedule(std::uint64_t seed) {
     cut = c;
   }
 
+  // A bad link (slow and lossy in one direction), and/or commits lost more often than the rest:
+  // the latter leaves nodes prepared on a block nobody decided, the state round changes and
+  // re-proposals must get right.
+  std::optional<std::pair<std::size_t, std::size_t>> bad_link;
+  if (n > 1 && r() % 3 == 0) {
+    const std::size_t from = r() % n;
+    const std::size_t to = (from + 1 + r() % (n - 1)) % n;
+    bad_link = {from, to};
+    d << " bad_link=" << from << "->" << to;
+  }
+  const bool lose_commits = r() % 3 == 0;
+  if (lose_commits) d << " lose_commits";
+
   Simulation sim(cfg);
+  if (bad_link) sim.set_link(bad_link->first, bad_link->second, LinkPolicy{50, 500, 0.5, 0.1});
+  if (lose_commits) {
+    auto coin = std::make_shared<std::mt19937_64>(seed ^ 0xC0117);
+    const std::uint64_t until = cfg.faults_until_ms;
+    Simulation* s = &sim;
+    sim.set_drop_filter([coin, until, s](std::size_t, std::size_t, const Message& m) {
+      return s->now_rel() < until && consensus::code_of(m) == consensus::MessageCode::kCommit &&
+             (*coin)() % 2 == 0;
+    });
+  }
   if (byzantine) sim.make_byzantine(*byzantine, behaviours);
   for (const auto& c : crashes) {
     sim.crash(c.node, c.at);

@@ -5,7 +5,8 @@
 //
 // Faults, all drawn from one seeded RNG so a seed replays exactly:
 //   links       per-message delay in [min, max] ms; drop and duplicate probabilities until
-//               `faults_until_ms` (after that the network only delays)
+//               `faults_until_ms` (after that the network only delays); one policy for all
+//               links, overridable per directed link
 //   partitions  groups of nodes that can talk (a node may sit in several), from .. until
 //   crashes     a node stops (its in-flight events are dropped) and restarts later with a new
 //               Core, its chain and its signer's state intact
@@ -20,7 +21,8 @@
 //               from distinct council members
 //   SIGN-1      no honest signer produced two digests for one (height, round, kind) — over its
 //               journal and over every message an honest node broadcast
-//   stale       no honest node broadcasts a message for a height it has already imported
+//   stale       no honest node broadcasts a message for a height it has already imported, and
+//               a timer for another height or round makes its Core do nothing
 // Liveness is for the tests to assert: heads after the faults end, within a bound.
 #pragma once
 
@@ -202,6 +204,10 @@ class Simulation {
   void make_byzantine(std::size_t node, unsigned behaviours) {
     nodes_[node]->byzantine = behaviours;
   }
+  // Overrides the link policy for messages from `from` to `to` (one direction).
+  void set_link(std::size_t from, std::size_t to, LinkPolicy policy) {
+    links_[{from, to}] = policy;
+  }
   void set_drop_filter(DropFilter f) { filter_ = std::move(f); }
   void set_send_hook(SendHook h) { send_hook_ = std::move(h); }
 
@@ -362,7 +368,11 @@ class Simulation {
     if (p <= 0) return false;
     return static_cast<double>(rng_() % 1'000'000) < p * 1'000'000.0;
   }
-  std::uint64_t delay() { return uniform(cfg_.link.min_delay_ms, cfg_.link.max_delay_ms); }
+  const LinkPolicy& link(std::size_t from, std::size_t to) const {
+    const auto it = links_.find({from, to});
+    return it == links_.end() ? cfg_.link : it->second;
+  }
+  std::uint64_t delay(const LinkPolicy& l) { return uniform(l.min_delay_ms, l.max_delay_ms); }
   bool faulty_now() const { return now_ < start_ms_ + cfg_.faults_until_ms; }
 
   bool connected(std::size_t a, std::size_t b) const {
@@ -433,7 +443,11 @@ class Simulation {
         at(t->at_ms, [this, idx, epoch, timer] {
           Node& m = *nodes_[idx];
           if (!m.alive || m.epoch != epoch || !m.core) return;
-          apply(m, m.core->on_timer(timer, now_));
+          const bool stale = timer.height != m.core->height() || timer.round != m.core->round() ||
+                             timer.height <= m.chain.back().header.number;
+          Actions acted = m.core->on_timer(timer, now_);
+          if (stale) check_inert(m, timer, acted);
+          apply(m, std::move(acted));
         });
       } else if (auto* bp = std::get_if<consensus::BuildProposal>(&action)) {
         chain::Block block = build(n, *bp);
@@ -464,6 +478,23 @@ class Simulation {
       } else if (auto* note = std::get_if<consensus::Note>(&action)) {
         ++stats_.notes[note->code];
       }
+    }
+  }
+
+  // A timer for another height or round (an import or a round change made it stale) must do
+  // nothing: no message, no timer, no proposal.
+  void check_inert(const Node& n, const consensus::TimerEvent& timer, const Actions& acted) {
+    for (const auto& a : acted) {
+      if (std::holds_alternative<consensus::Note>(a) ||
+          std::holds_alternative<consensus::RequestSync>(a)) {
+        continue;
+      }
+      violations_.push_back("node " + std::to_string(n.index) + ": stale timer (height " +
+                            std::to_string(timer.height) + ", round " +
+                            std::to_string(timer.round) + ") acted at height " +
+                            std::to_string(n.core->height()) + " round " +
+                            std::to_string(n.core->round()));
+      return;
     }
   }
 
@@ -611,14 +642,15 @@ class Simulation {
 
   void deliver(std::size_t from, std::size_t to, const std::shared_ptr<const Message>& msg) {
     ++stats_.sent;
+    const LinkPolicy& l = link(from, to);
     if (!connected(from, to) || (filter_ && filter_(from, to, *msg)) ||
-        (faulty_now() && chance(cfg_.link.drop))) {
+        (faulty_now() && chance(l.drop))) {
       ++stats_.dropped;
       return;
     }
-    const int copies = faulty_now() && chance(cfg_.link.duplicate) ? 2 : 1;
+    const int copies = faulty_now() && chance(l.duplicate) ? 2 : 1;
     for (int c = 0; c < copies; ++c) {
-      at(now_ + delay(), [this, to, msg] {
+      at(now_ + delay(l), [this, to, msg] {
         Node& m = *nodes_[to];
         if (!m.alive || !m.core) return;
         ++stats_.delivered;
@@ -633,7 +665,7 @@ class Simulation {
     const std::size_t idx = n.index;
     const std::size_t p = *peer;
     if (!connected(idx, p)) return;
-    at(now_ + delay(), [this, idx, p] {
+    at(now_ + delay(link(idx, p)), [this, idx, p] {
       Node& server = *nodes_[p];
       if (!server.alive || !connected(p, idx)) return;
       const std::uint64_t from = nodes_[idx]->chain.size();
@@ -642,7 +674,7 @@ class Simulation {
           server.chain.begin() + static_cast<std::ptrdiff_t>(from),
           server.chain.begin() +
               static_cast<std::ptrdiff_t>(std::min<std::size_t>(server.chain.size(), from + 64)));
-      at(now_ + delay(), [this, idx, blocks] {
+      at(now_ + delay(link(p, idx)), [this, idx, blocks] {
         Node& m = *nodes_[idx];
         if (!m.alive || !m.core) return;
         bool any = false;
@@ -739,6 +771,7 @@ class Simulation {
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Partition> partitions_;
+  std::map<std::pair<std::size_t, std::size_t>, LinkPolicy> links_;
   DropFilter filter_;
   SendHook send_hook_;
   std::vector<SignRecord> journal_;
