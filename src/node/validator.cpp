@@ -218,6 +218,23 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
   consensus::SignGuardOptions go;
   go.require_permit = node.config().require_signing_permit;
   CC_TRY_ASSIGN(impl->guard, consensus::SignGuard::create(id.key, persisted, gh, go));
+  if (!loaded) {
+    // No sign state (a fresh validator, or a deleted file): sign nothing at a height this key
+    // may already have signed at — not below the head, and not at or below any height in the
+    // journal of this DATA_DIR.
+    std::uint64_t floor = node.chain().head().number + 1;
+    auto journaled = storage::read_journal(node.datadir().signjournal());
+    if (journaled.ok()) {
+      for (const auto& e : journaled->entries) {
+        if (e.address == id.address) floor = std::max(floor, e.height + 1);
+      }
+    }
+    CC_TRY_STATUS(impl->guard->set_floor(floor));
+    impl->log->warn(
+        "no sign state at {}: signing starts at height {} (above the head and the "
+        "journal)",
+        signstate.string(), floor);
+  }
 
   consensus::Config cc(council, id.address);
   cc.block_period_s = node.chain().genesis().config.istanbul.block_period;
