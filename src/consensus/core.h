@@ -139,7 +139,8 @@ struct CommitBlock {
 };
 
 // A council member is already at `height` (we saw a valid message for it): the owner should
-// fetch the blocks we miss from `peer`.
+// fetch the blocks we miss from `peer`. Repeated on each round timeout while still behind (a
+// request may be lost); the owner may ignore repeats while one is in flight.
 struct RequestSync {
   std::uint64_t height = 0;
   Address peer{};

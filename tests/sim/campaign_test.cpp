@@ -17,7 +17,7 @@ namespace {
 using consensus::Message;
 
 constexpr std::size_t kShards = 8;
-constexpr std::size_t kSchedulesPerShard = 300;
+constexpr std::size_t kSchedulesPerShard = 375;
 
 struct Outcome {
   std::string schedule;
