@@ -26,6 +26,7 @@ Error malformed(std::string_view where, const Error& e) {
   return make_error("ibft.malformed", std::string(where) + ": " + e.code + ": " + e.message);
 }
 
+// Like CC_TRY_ASSIGN / CC_TRY_STATUS, but a codec error becomes ibft.malformed naming the field.
 #define IBFT_TRY(decl, expr, where)                                  \
   auto CC_CONCAT(ibft_try_, __LINE__) = (expr);                      \
   if (!CC_CONCAT(ibft_try_, __LINE__).ok())                          \
@@ -124,7 +125,7 @@ Result<std::vector<Prepare>> decode_prepare_list(rlp::ListReader& outer, const D
     const std::string at = std::string(where) + "[" + std::to_string(out.size()) + "]";
     IBFT_TRY(auto item, list.next(), at);
     CC_TRY_ASSIGN(auto p, decode_prepare_pair(item, at));
-    out.push_back(std::move(p));
+    out.push_back(p);
   }
   return out;
 }
@@ -360,7 +361,7 @@ Result<Message> decode_message(ByteView encoded, const DecodeLimits& limits) {
       auto end = outer->expect_end();
       if (!end.ok()) return malformed("prepare", end.error());
       CC_TRY_ASSIGN(auto p, decode_prepare_signed(*body, sig, "prepare"));
-      return Message{std::move(p)};
+      return Message{p};
     }
     case static_cast<std::uint64_t>(MessageCode::kCommit): {
       CC_TRY_ASSIGN(auto seal, read_signature(*outer, "commit"));
@@ -381,7 +382,7 @@ Result<Message> decode_message(ByteView encoded, const DecodeLimits& limits) {
       if (!body_end.ok()) return malformed("commit.body", body_end.error());
       c.commit_seal = seal;
       CC_TRY_ASSIGN(c.sender, recover_sender(c.digest(), seal, "commit"));
-      return Message{std::move(c)};
+      return Message{c};
     }
     case static_cast<std::uint64_t>(MessageCode::kRoundChange): {
       CC_TRY_ASSIGN(auto sig, read_signature(*outer, "roundchange"));
