@@ -168,7 +168,7 @@ Actions Core::on_timer(const TimerEvent& timer, std::uint64_t now_ms) {
       note(out, NoteLevel::kInfo, "ibft.timeout", view_text(height_, round_) + " timed out");
       // Still behind a member we heard from: ask again (the first request may have been lost).
       if (sync_requested_ > height_) out.push_back(RequestSync{sync_requested_, sync_peer_});
-      move_to_round(round_ + 1, /*send_round_change=*/true, now_ms, out);
+      move_to_round(round_ + 1, /*send_round_change_now=*/true, now_ms, out);
       break;
     case TimerKind::kProposeAt: {
       RoundState& rs = round_state(round_);
@@ -388,7 +388,7 @@ void Core::handle_preprepare(const Preprepare& pp, bool own, std::uint64_t now_m
     }
   }
   // Accepting a justified proposal for a later round moves us to that round (QBFT).
-  if (r > round_) move_to_round(r, /*send_round_change=*/false, now_ms, out);
+  if (r > round_) move_to_round(r, /*send_round_change_now=*/false, now_ms, out);
   RoundState& rs = round_state(r);
   rs.proposal = hash;
   blocks_.emplace(hash, pp.proposal);
@@ -544,7 +544,7 @@ bool Core::try_round_catch_up(std::uint64_t now_ms, Actions& out) {
   note(out, NoteLevel::kInfo, "ibft.round_catch_up",
        view_text(height_, round_) + ": " + std::to_string(need) +
            " members are at round >= " + std::to_string(target));
-  move_to_round(target, /*send_round_change=*/true, now_ms, out);
+  move_to_round(target, /*send_round_change_now=*/true, now_ms, out);
   return true;
 }
 

@@ -106,8 +106,12 @@ Result<std::optional<Hash32>> justify_preprepare(const Preprepare& pp,
     const RoundChange& rc = pp.round_change_certificate[i];
     const std::string at = "round-change certificate entry " + std::to_string(i);
     if (rc.height != pp.height || rc.round != pp.round) {
-      return make_error("ibft.justification_mismatch",
-                        at + " is for " + view_text(rc.height, rc.round) + ", not " + view);
+      std::string msg = at;
+      msg += " is for ";
+      msg += view_text(rc.height, rc.round);
+      msg += ", not ";
+      msg += view;
+      return make_error("ibft.justification_mismatch", msg);
     }
     if (rc.parent_hash != parent_hash) {
       return make_error("ibft.wrong_parent", at + " builds on " + to_hex0x(rc.parent_hash) +
@@ -118,9 +122,12 @@ Result<std::optional<Hash32>> justify_preprepare(const Preprepare& pp,
                         at + " is signed by " + to_hex0x(rc.sender) + ", not a council member");
     }
     if (rc.prepared && rc.prepared->round >= rc.round) {
-      return make_error("ibft.bad_prepared_round", at + " reports a block prepared at round " +
-                                                       std::to_string(rc.prepared->round) +
-                                                       ", not below " + view);
+      std::string msg = at;
+      msg += " reports a block prepared at round ";
+      msg += std::to_string(rc.prepared->round);
+      msg += ", not below ";
+      msg += view;
+      return make_error("ibft.bad_prepared_round", msg);
     }
     if (!senders.insert(rc.sender).second) {
       return make_error("ibft.duplicate_sender",

@@ -26,7 +26,7 @@
 
 namespace cc::node {
 
-inline constexpr std::size_t kMaxControlRequestBytes = 64 * 1024;
+inline constexpr std::size_t kMaxControlRequestBytes = std::size_t{64} * 1024;
 inline constexpr std::chrono::milliseconds kControlRequestTimeout{2000};
 
 // A handler gets the whole request object and returns the "result" value, or an Error that is

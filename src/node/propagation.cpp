@@ -29,15 +29,9 @@ PropagationPlan plan_block_propagation(Role self, const std::vector<PropagationP
 }
 
 bool relays_transactions_to(Role self, NodeType peer) {
-  switch (self) {
-    case Role::cn:
-      return peer == NodeType::kCN || peer == NodeType::kPN;
-    case Role::pn:
-      return peer == NodeType::kCN || peer == NodeType::kPN;
-    case Role::en:
-      return peer == NodeType::kPN;
-  }
-  return false;
+  // CNs and PNs both relay among CNs and PNs; an EN only hands transactions to PNs.
+  if (self == Role::en) return peer == NodeType::kPN;
+  return peer == NodeType::kCN || peer == NodeType::kPN;
 }
 
 }  // namespace cc::node

@@ -113,7 +113,7 @@ Result<Message> decode_status(ByteView payload) {
   CC_TRY_ASSIGN(m.genesis_hash, in_field(r.next_fixed<32>(), kStatus, "genesisHash"));
   CC_TRY_ASSIGN(m.head_number, in_field(r.next_uint(), kStatus, "headNumber"));
   CC_TRY_ASSIGN(m.head_hash, in_field(r.next_fixed<32>(), kStatus, "headHash"));
-  return Message{std::move(m)};
+  return Message{m};
 }
 
 Result<Message> decode_new_block_hashes(ByteView payload) {
