@@ -37,9 +37,13 @@ class NodeCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // Each test process listens on its own loopback port: ctest runs tests in parallel, and the
+  // network tests hold 127.0.x.y:32323 (a 0.0.0.0:32323 listener would clash with them).
   std::vector<std::string> node_args(const std::string& role, const fs::path& datadir) {
+    const std::string port = std::to_string(40000 + ::getpid() % 20000);
     return {bin_path("corecell"), "node",           "--role",    role,
-            "--datadir",          datadir.string(), "--genesis", genesis_.string()};
+            "--datadir",          datadir.string(), "--genesis", genesis_.string(),
+            "--public-ip",        "127.0.0.1",      "--port",    port};
   }
 
   // Waits until the process prints "running" or exits.
