@@ -2,7 +2,7 @@
 # install dependencies first and then call `make demo` / `make test`.
 #   make build      release build (gcc, RelWithDebInfo) in build/
 #   make asan       ASan+UBSan build (clang, with libFuzzer coverage) in build-asan/
-#   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format
+#   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format, clang-tidy
 #   make demo       build and run `corecell demo`
 #   make bench      build and run the benchmarks (results: docs/BENCHMARKS.md)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
