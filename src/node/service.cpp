@@ -123,10 +123,7 @@ struct Service::Impl final : SyncIo {
 
   // --- SyncIo (called by the Downloader on cc-node) ---
   void send(PeerKey peer, const Message& message) override { send_message(peer, message); }
-  void drop_peer(PeerKey peer, std::string reason) override {
-    log->warn("dropping peer {}: {}", describe(peer), reason);
-    peers->disconnect(peer, reason);
-  }
+  void drop_peer(PeerKey peer, std::string reason) override { drop(peer, reason); }
 
   std::string describe(p2p::ConnId id) const {
     auto it = peer_states.find(id);
@@ -516,14 +513,12 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
       self->downloader->on_head_moved(sync_now());
     };
     CC_TRY_ASSIGN(s.validator, Validator::create(*s.node, *s.pool, s.io, std::move(vh)));
-    for (const char* cmd : {"permit_grant", "permit_renew", "permit_revoke"}) {
-      std::string name = cmd;
-      s.control.add_handler(name, [self, name](const json& req) -> Result<json> {
-        if (name == "permit_grant") return self->validator->permit_grant(req);
-        if (name == "permit_renew") return self->validator->permit_renew(req);
-        return self->validator->permit_revoke(req);
-      });
-    }
+    s.control.add_handler("permit_grant",
+                          [self](const json& r) { return self->validator->permit_grant(r); });
+    s.control.add_handler("permit_renew",
+                          [self](const json& r) { return self->validator->permit_renew(r); });
+    s.control.add_handler("permit_revoke",
+                          [self](const json& r) { return self->validator->permit_revoke(r); });
   } else if (cfg.role == Role::cn) {
     s.log->info("{} is not in the council: standby CN, syncing only, never signing",
                 crypto::to_checksum_hex(s.node->identity().address));
