@@ -4,8 +4,8 @@
 #   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
 #   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 15) without findings
 #   4. clang-format check
-#   5. clang-tidy over src/ (.clang-tidy, every finding an error) with the release build's
-#      compile_commands.json; about 6 CPU-minutes, run on JOBS cores
+#   5. clang-tidy over src/ (.clang-tidy, every finding an error); about 15 CPU-minutes, run on
+#      JOBS cores
 # Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format/tidy checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,19 +42,20 @@ run_ctest() {
 
 check() {  # check NAME COMMAND...: one pass/fail entry
   local name=$1; shift
-  echo "=== $name"
+  stage "$name"
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
 
 start=$SECONDS
-echo "=== release build"
+stage() { echo "=== $1 (at $((SECONDS - start)) s)"; }
+stage "release build"
 if ! make build JOBS="$JOBS"; then echo "test-suite: release build failed"; echo "0 passed, 1 failed"; exit 1; fi
-echo "=== release tests (unit, sim, integration, layers)"
+stage "release tests (unit, sim, integration, layers)"
 run_ctest release --test-dir build
 
-echo "=== sanitizer build (ASan+UBSan, clang)"
+stage "sanitizer build (ASan+UBSan, clang)"
 if make asan JOBS="$JOBS"; then
-  echo "=== sanitizer tests (unit, sim)"
+  stage "sanitizer tests (unit, sim)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest sanitizers --test-dir build-asan -L 'unit|sim'
   check "fuzzers (${FUZZ_SECONDS}s each)" bash scripts/run-fuzzers.sh build-asan "$FUZZ_SECONDS"
@@ -69,7 +70,7 @@ check "clang-format" make --no-print-directory format-check
 run_tidy() {
   local log rc t0=$SECONDS
   log=$(mktemp)
-  make --no-print-directory tidy BUILD=build JOBS="$JOBS" >"$log" 2>&1
+  make --no-print-directory tidy JOBS="$JOBS" >"$log" 2>&1
   rc=$?
   grep -vE '^[0-9]+ warnings? generated\.$' "$log"
   rm -f "$log"

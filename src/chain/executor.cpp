@@ -6,8 +6,6 @@
 namespace cc::chain {
 namespace {
 
-std::string dec(const U256& v) { return u256_to_dec(v); }
-
 Error block_tx_error(std::size_t index, const Transaction& tx, const TxRejection& rej) {
   return make_error("tx." + std::string(to_string(rej.reason)),
                     "block transaction #" + std::to_string(index) + " (" + to_hex0x(tx.hash()) +
@@ -59,9 +57,9 @@ TxVerdict<Receipt> apply_transaction(State& state, const Transaction& tx, const 
   const U256 cost = tx.value + *fee;
   if (from.balance < cost) {
     return reject(TxInvalid::InsufficientFunds,
-                  "sender " + to_hex0x(sender) + " holds " + dec(from.balance) +
-                      " but the transfer needs value " + dec(tx.value) + " + fee " + dec(*fee) +
-                      " = " + dec(cost));
+                  "sender " + to_hex0x(sender) + " holds " + u256_to_dec(from.balance) +
+                      " but the transfer needs value " + u256_to_dec(tx.value) + " + fee " +
+                      u256_to_dec(*fee) + " = " + u256_to_dec(cost));
   }
   if (cumulative_gas_before > std::numeric_limits<std::uint64_t>::max() - kTransferGas) {
     return reject(TxInvalid::BlockGasLimitReached, "block gas used would exceed 2^64-1");
@@ -79,15 +77,16 @@ TxVerdict<Receipt> apply_transaction(State& state, const Transaction& tx, const 
   const Address& to = *tx.to;  // validate_stateless guarantees a recipient
   Account recipient = read(to);
   if (recipient.balance > std::numeric_limits<U256>::max() - tx.value) {
-    return reject(TxInvalid::BalanceOverflow,
-                  "crediting " + dec(tx.value) + " to " + to_hex0x(to) + " would exceed 2^256-1");
+    return reject(TxInvalid::BalanceOverflow, "crediting " + u256_to_dec(tx.value) + " to " +
+                                                  to_hex0x(to) + " would exceed 2^256-1");
   }
   recipient.balance += tx.value;
   staged[to] = recipient;
   Account reward = read(rewardbase);
   if (reward.balance > std::numeric_limits<U256>::max() - *fee) {
-    return reject(TxInvalid::BalanceOverflow, "crediting fee " + dec(*fee) + " to rewardbase " +
-                                                  to_hex0x(rewardbase) + " would exceed 2^256-1");
+    return reject(TxInvalid::BalanceOverflow, "crediting fee " + u256_to_dec(*fee) +
+                                                  " to rewardbase " + to_hex0x(rewardbase) +
+                                                  " would exceed 2^256-1");
   }
   reward.balance += *fee;
   staged[rewardbase] = reward;

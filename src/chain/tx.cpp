@@ -33,8 +33,6 @@ void encode_body(rlp::Encoder& enc, const Transaction& tx) {
   enc.u256(tx.value).bytes(tx.data);
 }
 
-std::string dec(const U256& v) { return u256_to_dec(v); }
-
 Error field_error(const char* field, const Error& e) {
   return e.context(std::string("transaction field '") + field + "'");
 }
@@ -225,14 +223,15 @@ TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain
   // NOLINTNEXTLINE(misc-redundant-expression)
   if (tx.v == 27 || tx.v == 28) {
     return reject(TxInvalid::NotEip155,
-                  "transaction is signed without EIP-155 replay protection (v=" + dec(tx.v) +
-                      "); sign it with chain id " + std::to_string(chain_id));
+                  "transaction is signed without EIP-155 replay protection (v=" +
+                      u256_to_dec(tx.v) + "); sign it with chain id " + std::to_string(chain_id));
   }
   auto tx_chain = tx.chain_id();
   if (!tx_chain) {
-    return reject(TxInvalid::BadSignature,
-                  "transaction v=" + dec(tx.v) + " encodes no EIP-155 chain id (expected " +
-                      dec(U256(chain_id) * 2 + 35) + " or " + dec(U256(chain_id) * 2 + 36) + ")");
+    return reject(TxInvalid::BadSignature, "transaction v=" + u256_to_dec(tx.v) +
+                                               " encodes no EIP-155 chain id (expected " +
+                                               u256_to_dec(U256(chain_id) * 2 + 35) + " or " +
+                                               u256_to_dec(U256(chain_id) * 2 + 36) + ")");
   }
   if (*tx_chain != chain_id) {
     return reject(TxInvalid::WrongChainId,
@@ -246,15 +245,16 @@ TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain
                                                      std::to_string(kTransferGas) + ")");
   }
   if (tx.gas_price < min_gas_price) {
-    return reject(TxInvalid::GasPriceTooLow, "transaction gas price " + dec(tx.gas_price) +
+    return reject(TxInvalid::GasPriceTooLow, "transaction gas price " + u256_to_dec(tx.gas_price) +
                                                  " is below this node's minimum " +
-                                                 dec(min_gas_price));
+                                                 u256_to_dec(min_gas_price));
   }
   auto fee = transfer_fee(tx.gas_price);
   if (!fee || *fee > std::numeric_limits<U256>::max() - tx.value) {
-    return reject(TxInvalid::FeeOverflow, "transaction value " + dec(tx.value) +
-                                              " plus fee (gas price " + dec(tx.gas_price) + " x " +
-                                              std::to_string(kTransferGas) + ") exceeds 2^256-1");
+    return reject(TxInvalid::FeeOverflow, "transaction value " + u256_to_dec(tx.value) +
+                                              " plus fee (gas price " + u256_to_dec(tx.gas_price) +
+                                              " x " + std::to_string(kTransferGas) +
+                                              ") exceeds 2^256-1");
   }
   if (tx.r == 0 || tx.r >= curve_order() || tx.s == 0 || tx.s >= curve_order()) {
     return reject(TxInvalid::BadSignature,

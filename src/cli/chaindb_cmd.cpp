@@ -17,6 +17,7 @@
 #include "storage/chaindb.h"
 #include "storage/consistency.h"
 #include "util/bytes.h"
+#include "util/clock.h"
 #include "util/files.h"
 
 namespace cc::cli {
@@ -25,12 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::uint64_t unix_now() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 std::string utc_time(std::uint64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -38,10 +33,6 @@ std::string utc_time(std::uint64_t unix_seconds) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 struct ImportArgs {
@@ -90,7 +81,8 @@ void run_import(const ImportArgs& a) {
                 secs > 0 ? static_cast<double>(s.transactions) / secs : 0.0);
     std::fflush(stdout);
   };
-  const storage::ImportSummary summary = or_fail(store.import_blocks(blocks, unix_now(), progress));
+  const storage::ImportSummary summary =
+      or_fail(store.import_blocks(blocks, unix_seconds_now(), progress));
   const double secs = seconds_since(start);
   std::printf(
       "import: summary: blocks %zu imported, %zu already present; txs %zu; %.2f s; %.0f tx/s; "

@@ -22,6 +22,7 @@
 #include "p2p/kni.h"
 #include "storage/chain_store.h"
 #include "storage/consistency.h"
+#include "util/clock.h"
 #include "util/files.h"
 #include "util/thread_pool.h"
 
@@ -36,13 +37,7 @@ struct DemoOptions {
   std::size_t txs = 200;
 };
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 void step(int n, const std::string& title) { std::printf("\n[%d] %s\n", n, title.c_str()); }
-
-std::uint64_t unix_now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
 void run_demo(const DemoOptions& opt) {
   fs::path dir = opt.dir.empty()
@@ -110,7 +105,7 @@ void run_demo(const DemoOptions& opt) {
   {
     auto store = or_fail(storage::ChainStore::open(chaindata, genesis, store_opts));
     t0 = Clock::now();
-    auto summary = or_fail(store.import_blocks(blocks, unix_now()));
+    auto summary = or_fail(store.import_blocks(blocks, unix_seconds_now()));
     double secs = seconds_since(t0);
     if (summary.rejection) fail(summary.rejection->to_error());
     std::printf("    imported %zu blocks, %zu transactions in %.2f s (%.0f tx/s), head #%llu %s\n",
@@ -129,7 +124,7 @@ void run_demo(const DemoOptions& opt) {
     auto extra = or_fail(chain::decode_extra(forged.header.extra));
     extra.committed_seals.at(0)[5] ^= 0x01;
     forged.header.extra = chain::encode_extra(extra);
-    auto verdict = or_fail(store.import_block(forged, unix_now()));
+    auto verdict = or_fail(store.import_block(forged, unix_seconds_now()));
     if (verdict.ok()) fail("the forged block was accepted — this is a bug");
     std::printf("    refused: %s\n    head unchanged at #%llu\n",
                 verdict.rejection().to_error().message.c_str(),

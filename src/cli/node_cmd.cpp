@@ -26,6 +26,7 @@ struct NodeOptions {
   std::string conf;
   std::vector<std::string> sets;              // --set KEY=VALUE
   std::map<std::string, std::string> by_key;  // generated per-key flags
+  bool unsafe_ignore_sign_journal = false;
 };
 
 // SIGINT and SIGTERM: blocked in every thread before any starts (threads inherit the mask), then
@@ -55,6 +56,7 @@ void run_node(const NodeOptions& opt) {
   std::optional<std::filesystem::path> conf;
   if (!opt.conf.empty()) conf = opt.conf;
   auto config = or_fail(node::load_node_config(role, conf, overrides));
+  config.unsafe_ignore_sign_journal = opt.unsafe_ignore_sign_journal;
   set_verbosity(config.verbosity);
 
   sigset_t set = stop_signals();
@@ -88,6 +90,13 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--role", opt->role, "cn, pn or en")->required();
   cmd->add_option("--conf", opt->conf, "kcnd.conf / kpnd.conf / kend.conf style file");
   cmd->add_option("--set", opt->sets, "KEY=VALUE overriding the file (repeatable)");
+  cmd->add_flag(
+      "--unsafe-ignore-sign-journal", opt->unsafe_ignore_sign_journal,
+      "CN only, and only when DATA_DIR/klay/signstate is missing: start signing at the block above "
+      "the head instead of waiting until the chain has passed the heights in "
+      "DATA_DIR/klay/signjournal. RISKS DOUBLE-SIGNING: this key may sign a second, different "
+      "message at a height it already signed (an equivocation other validators can prove). Use "
+      "only when you know the journal's last heights were never signed by this key anywhere.");
   // --datadir and --genesis are the usual spellings; every other key gets --lower-dashed-name.
   cmd->add_option_function<std::string>(
       "--datadir", [opt](const std::string& v) { opt->by_key["DATA_DIR"] = v; },

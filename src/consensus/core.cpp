@@ -18,10 +18,6 @@ constexpr std::size_t kMaxCommitHashesPerSender = 4;
 // Messages held before the first start_height.
 constexpr std::size_t kMaxUnstarted = 1024;
 
-std::string view_text(std::uint64_t height, std::uint32_t round) {
-  return "height=" + std::to_string(height) + " round=" + std::to_string(round);
-}
-
 std::string short_hex(const Hash32& h) { return to_hex0x(ByteView(h.data(), 6)); }
 
 }  // namespace

@@ -4,14 +4,6 @@
 #include <string>
 
 namespace cc::consensus {
-namespace {
-
-std::string view_text(std::uint64_t height, std::uint32_t round) {
-  return "(height " + std::to_string(height) + ", round " + std::to_string(round) + ")";
-}
-
-}  // namespace
-
 Status check_prepared_certificate(const std::vector<Prepare>& certificate,
                                   const chain::Council& council, std::uint64_t height,
                                   const PreparedRef& ref) {

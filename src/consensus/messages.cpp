@@ -195,6 +195,10 @@ Result<Message> decode_preprepare(rlp::ListReader& r, const rlp::Item& body_item
 
 }  // namespace
 
+std::string view_text(std::uint64_t height, std::uint32_t round) {
+  return "height=" + std::to_string(height) + " round=" + std::to_string(round);
+}
+
 std::string_view to_string(MessageCode code) {
   switch (code) {
     case MessageCode::kPreprepare:

@@ -56,6 +56,9 @@ enum class MessageCode : std::uint8_t {
 // "preprepare", "prepare", "commit", "roundchange".
 [[nodiscard]] std::string_view to_string(MessageCode code);
 
+// "height=H round=R": how errors and notes name a view.
+[[nodiscard]] std::string view_text(std::uint64_t height, std::uint32_t round);
+
 // `sender` is never on the wire: decode recovers it from the signature; code building a message
 // sets it to the signer's address.
 struct Prepare {

@@ -309,4 +309,12 @@ SignGuardStats SignGuard::stats() const {
   return stats_;
 }
 
+std::uint64_t floor_without_sign_state(std::uint64_t head,
+                                       std::optional<std::uint64_t> highest_journaled,
+                                       bool ignore_journal) {
+  std::uint64_t floor = head + 1;
+  if (highest_journaled && !ignore_journal) floor = std::max(floor, *highest_journaled + 1);
+  return floor;
+}
+
 }  // namespace cc::consensus

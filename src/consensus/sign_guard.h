@@ -161,4 +161,15 @@ class SignGuard final : public Signer {
   SignGuardStats stats_ CC_GUARDED_BY(mu_);
 };
 
+// Where a validator whose sign state is gone (a fresh DATA_DIR, or a deleted signstate file) may
+// start signing. SIGN-1 must hold without the watermark, so the floor is above the chain head
+// (`head`) and above every height in the signature journal (`highest_journaled`, the highest
+// height this key has a journal entry for): the guard refuses to sign until the chain has moved
+// past what this key may already have signed. `ignore_journal` is the operator's override
+// (`corecell node --unsafe-ignore-sign-journal`): only the head counts, so a height this key
+// signed at before may be signed again for another block or round — a double signature.
+[[nodiscard]] std::uint64_t floor_without_sign_state(std::uint64_t head,
+                                                     std::optional<std::uint64_t> highest_journaled,
+                                                     bool ignore_journal);
+
 }  // namespace cc::consensus

@@ -50,6 +50,10 @@ struct NodeConfig {
   std::vector<std::string> cn_allowlist;  // CN_ALLOWLIST (IP addresses)
   std::vector<std::string> proxy_nodes;   // PROXY_NODES (kni URLs or 128-hex node IDs)
   bool require_signing_permit = false;    // REQUIRE_SIGNING_PERMIT
+  // `corecell node --unsafe-ignore-sign-journal` only (never from a file, so it cannot outlive
+  // the start it was meant for): with no sign state, sign from the block above the head even
+  // where the signature journal shows this key already signed.
+  bool unsafe_ignore_sign_journal = false;
 
   // --- transaction pool ---
   std::uint32_t txpool_exec_slots_all = 16384;         // TXPOOL_EXEC_SLOTS_ALL

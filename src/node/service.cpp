@@ -24,6 +24,7 @@
 #include "p2p/admission.h"
 #include "p2p/peer_manager.h"
 #include "p2p/static_nodes.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace cc::node {
@@ -86,12 +87,7 @@ struct PeerState {
   KnownSet known_txs{kKnownTxsPerPeer};
 };
 
-SyncTime sync_now() {
-  return SyncTime{Clock::now(), static_cast<std::uint64_t>(
-                                    std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count())};
-}
+SyncTime sync_now() { return SyncTime{Clock::now(), unix_seconds_now()}; }
 
 }  // namespace
 

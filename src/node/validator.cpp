@@ -13,18 +13,13 @@
 #include "crypto/address.h"
 #include "storage/signjournal.h"
 #include "storage/signstate.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace cc::node {
 using json = nlohmann::json;
 
 namespace {
-
-std::uint64_t unix_ms_now() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 consensus::SignGuardState to_guard_state(const storage::SignState& s) {
   consensus::SignGuardState g;
@@ -220,20 +215,32 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
   CC_TRY_ASSIGN(impl->guard, consensus::SignGuard::create(id.key, persisted, gh, go));
   if (!loaded) {
     // No sign state (a fresh validator, or a deleted file): sign nothing at a height this key
-    // may already have signed at — not below the head, and not at or below any height in the
-    // journal of this DATA_DIR.
-    std::uint64_t floor = node.chain().head().number + 1;
+    // may already have signed at — not at or below the head, and not at or below any height in
+    // the journal of this DATA_DIR (unless the operator overrides that).
+    std::optional<std::uint64_t> highest_journaled;
     auto journaled = storage::read_journal(node.datadir().signjournal());
     if (journaled.ok()) {
       for (const auto& e : journaled->entries) {
-        if (e.address == id.address) floor = std::max(floor, e.height + 1);
+        if (e.address == id.address) {
+          highest_journaled = std::max(highest_journaled.value_or(0), e.height);
+        }
       }
     }
+    const bool ignore = node.config().unsafe_ignore_sign_journal;
+    const std::uint64_t floor =
+        consensus::floor_without_sign_state(node.chain().head().number, highest_journaled, ignore);
     CC_TRY_STATUS(impl->guard->set_floor(floor));
-    impl->log->warn(
-        "no sign state at {}: signing starts at height {} (above the head and the "
-        "journal)",
-        signstate.string(), floor);
+    if (ignore && highest_journaled && *highest_journaled >= floor) {
+      impl->log->error(
+          "no sign state at {} and --unsafe-ignore-sign-journal: signing from height {} although "
+          "the journal shows signatures up to height {}; this key may now sign a second, "
+          "different message at those heights (a double signature)",
+          signstate.string(), floor, *highest_journaled);
+    } else {
+      impl->log->warn(
+          "no sign state at {}: signing starts at height {} (above the head and the journal)",
+          signstate.string(), floor);
+    }
   }
 
   consensus::Config cc(council, id.address);

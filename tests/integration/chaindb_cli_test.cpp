@@ -12,6 +12,7 @@
 #include "chain/genesis.h"
 #include "support/subprocess.h"
 #include "unit/storage/storage_test_util.h"
+#include "util/files.h"
 
 namespace cc::storage {
 namespace {
@@ -22,12 +23,6 @@ using cc::testing::Process;
 using cc::testing::run;
 using cc::testing::RunResult;
 using testing::TempDir;
-
-void write_file(const fs::path& path, ByteView data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  ASSERT_TRUE(f.good()) << path;
-}
 
 Bytes concat(const std::vector<chain::Block>& blocks, std::size_t from, std::size_t to) {
   Bytes all;
@@ -46,7 +41,7 @@ class ChainDbCli : public ::testing::Test {
     data_ = tmp_.path() / "data";
     genesis_ = tmp_.path() / "genesis.json";
     const std::string json = chain::genesis_to_json(tc_.net.genesis);
-    write_file(genesis_, view(json));
+    ASSERT_TRUE(atomic_write_file(genesis_, view(json)).ok());
   }
 
   RunResult import(const fs::path& file, std::vector<std::string> extra = {}) {
@@ -65,7 +60,7 @@ class ChainDbCli : public ::testing::Test {
   }
   fs::path blocks_file(const std::string& name, std::size_t from, std::size_t to) {
     fs::path p = tmp_.path() / name;
-    write_file(p, concat(tc_.blocks, from, to));
+    EXPECT_TRUE(atomic_write_file(p, concat(tc_.blocks, from, to)).ok());
     return p;
   }
 
@@ -110,7 +105,7 @@ TEST_F(ChainDbCli, VerifyPassesOnAnImportedChainAndFailsOnAnotherGenesis) {
   other.timestamp += 1;
   const fs::path other_file = tmp_.path() / "other.json";
   const std::string json = chain::genesis_to_json(other);
-  write_file(other_file, view(json));
+  ASSERT_TRUE(atomic_write_file(other_file, view(json)).ok());
   auto bad = verify(other_file);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("corecell: error: chaindata"), std::string::npos) << bad.err;
@@ -122,7 +117,7 @@ TEST_F(ChainDbCli, ImportWithAnotherGenesisNamesBothHashes) {
   chain::Genesis other = tc_.net.genesis;
   other.timestamp += 1;
   const std::string json = chain::genesis_to_json(other);
-  write_file(genesis_, view(json));
+  ASSERT_TRUE(atomic_write_file(genesis_, view(json)).ok());
   auto r = import(blocks_file("rest.rlp", 2, 4));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(to_hex0x(chain::genesis_hash(tc_.net.genesis))), std::string::npos) << r.err;
@@ -133,9 +128,9 @@ TEST_F(ChainDbCli, SecondImportOnTheSameDataDirGetsALockErrorNamingTheHolder) {
   // A longer chain so the first import is still running when the second starts.
   auto long_chain = testing::make_test_chain(1500, 2, 5);
   const fs::path file = tmp_.path() / "long.rlp";
-  write_file(file, concat(long_chain.blocks, 0, long_chain.blocks.size()));
+  ASSERT_TRUE(atomic_write_file(file, concat(long_chain.blocks, 0, long_chain.blocks.size())).ok());
   const std::string json = chain::genesis_to_json(long_chain.net.genesis);
-  write_file(genesis_, view(json));
+  ASSERT_TRUE(atomic_write_file(genesis_, view(json)).ok());
 
   Process first({bin_path("corecell"), "chain", "import", "--datadir", data_.string(), "--genesis",
                  genesis_.string(), "--file", file.string()});
@@ -165,7 +160,7 @@ TEST_F(ChainDbCli, CorruptedBlockIsRejectedAndTheHeadStaysWhereItWas) {
   std::vector<chain::Block> tampered(tc_.blocks.begin(), tc_.blocks.begin() + 8);
   tampered[6].header.state_root[5] ^= 0x01;
   const fs::path file = tmp_.path() / "tampered.rlp";
-  write_file(file, concat(tampered, 0, tampered.size()));
+  ASSERT_TRUE(atomic_write_file(file, concat(tampered, 0, tampered.size())).ok());
   auto r = import(file);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("block #7"), std::string::npos) << r.err;
@@ -184,7 +179,7 @@ TEST_F(ChainDbCli, UndecodableFileImportsNothingAndNamesTheFile) {
   Bytes data = concat(tc_.blocks, 0, 6);
   data.resize(data.size() - 7);  // the last block is cut short
   const fs::path file = tmp_.path() / "cut.rlp";
-  write_file(file, data);
+  ASSERT_TRUE(atomic_write_file(file, data).ok());
   auto r = import(file);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;

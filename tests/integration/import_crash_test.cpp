@@ -19,6 +19,7 @@
 #include "storage/consistency.h"
 #include "support/subprocess.h"
 #include "unit/storage/storage_test_util.h"
+#include "util/files.h"
 
 namespace cc::storage {
 namespace {
@@ -28,15 +29,13 @@ using cc::testing::bin_path;
 using cc::testing::Process;
 using testing::TempDir;
 
-constexpr std::size_t kBlocks = 2000;
+constexpr std::size_t kBlocks = 4000;
 constexpr std::size_t kTxsPerBlock = 3;
 constexpr int kKills = 25;
-
-void write_file(const fs::path& path, ByteView data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  ASSERT_TRUE(f.good()) << path;
-}
+// Under load a kill often lands before the import writes anything; keep killing (up to
+// kMaxKills) until enough kills have hit the write loop.
+constexpr int kMidImportKillsWanted = 8;
+constexpr int kMaxKills = 100;
 
 // The checks a crash must never break. Returns the head number (or 0 when the very first run
 // died before writing the genesis).
@@ -116,13 +115,13 @@ TEST(ImportCrash, KillNineDuringImportNeverLeavesAnInconsistentChain) {
   const fs::path genesis_file = tmp.path() / "genesis.json";
   const fs::path blocks_file = tmp.path() / "blocks.rlp";
   const std::string genesis_json = chain::genesis_to_json(tc.net.genesis);
-  write_file(genesis_file, view(genesis_json));
+  ASSERT_TRUE(atomic_write_file(genesis_file, view(genesis_json)).ok());
   Bytes all;
   for (const auto& b : tc.blocks) {
     Bytes enc = b.encode();
     all.insert(all.end(), enc.begin(), enc.end());
   }
-  write_file(blocks_file, all);
+  ASSERT_TRUE(atomic_write_file(blocks_file, all).ok());
   const std::vector<std::string> import_cmd = {
       bin_path("corecell"),  "chain",           "import",
       "--datadir",           data_dir.string(), "--genesis",
@@ -136,12 +135,16 @@ TEST(ImportCrash, KillNineDuringImportNeverLeavesAnInconsistentChain) {
   std::mt19937 rng(seed);
   // Even runs die at any moment, start-up and WAL recovery included; odd runs die once the
   // import loop is writing blocks.
-  std::uniform_int_distribution<int> anytime_ms(50, 1200);
-  std::uniform_int_distribution<int> importing_ms(0, 500);
+  // Short delays: an uncontended import writes ~2,000 blocks/s, so a kill must come soon after
+  // the loop starts or the whole chain is in before enough kills have landed.
+  std::uniform_int_distribution<int> anytime_ms(30, 400);
+  std::uniform_int_distribution<int> importing_ms(0, 100);
 
   std::uint64_t last_head = 0;
   int killed_mid_import = 0;
-  for (int run = 0; run < kKills; ++run) {
+  int kills = 0;
+  for (int run = 0; run < kMaxKills && (run < kKills || killed_mid_import < kMidImportKillsWanted);
+       ++run) {
     Process p(import_cmd);
     ASSERT_TRUE(p.started());
     if (run % 2 == 1) {
@@ -171,6 +174,7 @@ TEST(ImportCrash, KillNineDuringImportNeverLeavesAnInconsistentChain) {
       break;
     }
     ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ++kills;
 
     const std::uint64_t head = check_after_crash(data_dir, tc.blocks, tc.net.genesis);
     if (::testing::Test::HasFailure()) {
@@ -182,7 +186,8 @@ TEST(ImportCrash, KillNineDuringImportNeverLeavesAnInconsistentChain) {
     last_head = head;
   }
   // The kills must actually have landed while blocks were being written.
-  EXPECT_GE(killed_mid_import, 8) << "too few kills hit the import; the test proved little";
+  EXPECT_GE(killed_mid_import, kMidImportKillsWanted)
+      << "too few kills hit the import; the test proved little";
 
   // Resume to the end: the blocks already present are skipped, the rest imported.
   auto done = cc::testing::run(import_cmd, std::chrono::seconds(60));
@@ -200,7 +205,7 @@ TEST(ImportCrash, KillNineDuringImportNeverLeavesAnInconsistentChain) {
   ASSERT_TRUE(report.ok()) << report.error().message;
   EXPECT_EQ(report->head_number, kBlocks);
   EXPECT_EQ(report->transactions, kBlocks * kTxsPerBlock);
-  std::printf("crash test: %d kills (%d mid-import), %.1f s\n", kKills, killed_mid_import,
+  std::printf("crash test: %d kills (%d mid-import), %.1f s\n", kills, killed_mid_import,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 

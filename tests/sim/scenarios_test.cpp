@@ -206,6 +206,65 @@ TEST(SimScenario, SafeRestartSkipsTheInterruptedHeight) {
   expect_clean(sim);
 }
 
+// The proposer of height 3 crashes right after its proposal and its sign-state file is deleted
+// before it restarts. Its guard signs nothing until the chain has moved past the highest height
+// in its journal (3): no SIGN-1 violation, the other three carry height 3, and it signs again
+// above it.
+TEST(SimScenario, DeletedSignStateWaitsUntilTheChainPassesTheJournal) {
+  SimConfig cfg;
+  cfg.validators = 4;
+  cfg.seed = 43;
+  Simulation sim(cfg);
+  std::optional<std::size_t> victim;
+  sim.set_send_hook([&](std::size_t from, const Message& m) {
+    if (victim || consensus::code_of(m) != MessageCode::kPreprepare ||
+        consensus::height_of(m) != 3) {
+      return;
+    }
+    victim = from;
+    sim.crash(from, sim.now_rel() + 1);
+    sim.restart_without_sign_state(from, sim.now_rel() + 333, /*ignore_journal=*/false);
+  });
+  sim.start();
+  ASSERT_TRUE(sim.run_until_heads(8, 60000));
+  ASSERT_TRUE(victim.has_value());
+  const Address who = sim.signer(*victim).address();
+  std::size_t above_3 = 0;
+  for (const auto& r : sim.journal()) {
+    if (r.signer == who && r.height > 3) ++above_3;
+  }
+  EXPECT_GT(above_3, 0u) << "the victim never signed again";
+  EXPECT_EQ(sim.signer(*victim).refusals(), 0u) << "the Core should not even ask below the floor";
+  EXPECT_GT(sim.stats().notes.count("ibft.not_signing"), 0u);
+  expect_clean(sim);
+}
+
+// The same crash with the operator's override (--unsafe-ignore-sign-journal): the restarted
+// proposer signs from the block above its head, i.e. height 3 again, and builds another
+// proposal there. The SIGN-1 oracle sees the double signature: this is what the flag risks.
+TEST(SimScenario, IgnoringTheJournalAfterALostSignStateDoubleSigns) {
+  SimConfig cfg;
+  cfg.validators = 4;
+  cfg.seed = 43;
+  Simulation sim(cfg);
+  std::optional<std::size_t> victim;
+  sim.set_send_hook([&](std::size_t from, const Message& m) {
+    if (victim || consensus::code_of(m) != MessageCode::kPreprepare ||
+        consensus::height_of(m) != 3) {
+      return;
+    }
+    victim = from;
+    sim.crash(from, sim.now_rel() + 1);
+    sim.restart_without_sign_state(from, sim.now_rel() + 333, /*ignore_journal=*/true);
+  });
+  sim.start();
+  sim.run_until_heads(8, 60000);
+  ASSERT_TRUE(victim.has_value());
+  const auto violations = sim.check();
+  ASSERT_FALSE(violations.empty()) << "the override signed nothing twice in this schedule";
+  EXPECT_NE(violations.front().find("SIGN-1"), std::string::npos) << violations.front();
+}
+
 // Equivocating members (F of them) on lossy links: no fork, the chain grows.
 TEST(SimScenario, ByzantineEquivocatorsCannotForkTheChain) {
   for (const std::size_t n : {4u, 7u}) {

@@ -53,6 +53,7 @@
 #include "chain/verify.h"
 #include "consensus/core.h"
 #include "consensus/messages.h"
+#include "consensus/sign_guard.h"
 #include "consensus/signer.h"
 #include "crypto/address.h"
 #include "crypto/keccak.h"
@@ -98,6 +99,19 @@ class SimSigner : public consensus::Signer {
 
   std::size_t refusals() const { return refusals_; }
   std::uint64_t highest_signed_height() const { return highest_height_; }
+  // The sign-state file is deleted: what was signed is forgotten; the journal stays.
+  void forget_sign_state() {
+    signed_.clear();
+    highest_height_ = 0;
+  }
+  // The highest height this signer has a journal entry for (what survives a lost sign state).
+  std::optional<std::uint64_t> highest_journaled_height() const {
+    std::optional<std::uint64_t> h;
+    for (const auto& r : *journal_) {
+      if (r.signer == address_) h = std::max(h.value_or(0), r.height);
+    }
+    return h;
+  }
 
  private:
   crypto::PrivateKey key_;
@@ -186,6 +200,19 @@ class Simulation {
   }
   void restart(std::size_t node, std::uint64_t at_rel) {
     at(start_ms_ + at_rel, [this, node] { restart_now(node); });
+  }
+  // Restarts a crashed node whose sign-state file was deleted: its signer forgets what it signed
+  // and its Core signs from consensus::floor_without_sign_state (above the head and the journal,
+  // or above the head only with the operator's `ignore_journal` override), like node/validator.
+  void restart_without_sign_state(std::size_t node, std::uint64_t at_rel, bool ignore_journal) {
+    at(start_ms_ + at_rel, [this, node, ignore_journal] {
+      Node& n = *nodes_[node];
+      if (n.alive) return;
+      n.signer->forget_sign_state();
+      n.sign_floor = consensus::floor_without_sign_state(
+          n.chain.back().header.number, n.signer->highest_journaled_height(), ignore_journal);
+      restart_now(node);
+    });
   }
   void crash_now(std::size_t node) {
     Node& n = *nodes_[node];
@@ -340,6 +367,7 @@ class Simulation {
     std::optional<Address> head_proposer;
     unsigned byzantine = 0;
     std::uint32_t max_round = 0;
+    std::optional<std::uint64_t> sign_floor;  // for the next boot (lost sign state)
     std::map<std::pair<std::uint64_t, std::uint32_t>, Hash32> forged;  // view -> forged block
   };
 
@@ -406,6 +434,10 @@ class Simulation {
       cfg.check_proposal = [this, np](const chain::Block& b) { return execute_check(*np, b); };
     }
     if (restart && cfg_.safe_restart) cfg.sign_from_height = n.signer->highest_signed_height() + 1;
+    if (restart && n.sign_floor) {
+      cfg.sign_from_height = std::max(cfg.sign_from_height, *n.sign_floor);
+      n.sign_floor.reset();
+    }
     auto core = consensus::Core::create(std::move(cfg), *n.signer);
     if (!core.ok()) {
       violations_.push_back("core create failed: " + core.error().message);

@@ -1,5 +1,6 @@
 // Council: ordering, round-robin proposer selection, and the quorum rules for N = 1..10.
 #include "chain/council.h"
+#include "support/fill.h"
 
 #include <gtest/gtest.h>
 
@@ -8,11 +9,7 @@
 namespace cc::chain {
 namespace {
 
-Address addr(std::uint8_t fill) {
-  Address a{};
-  a.fill(fill);
-  return a;
-}
+using cc::testing::addr;
 
 Council council_of(std::size_t n) {
   std::vector<Address> v;

@@ -3,22 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "crypto/address.h"
+#include "support/fill.h"
 
 namespace cc::chain {
 namespace {
 
+using cc::testing::addr;
+using cc::testing::key_of;
+
 constexpr std::uint64_t kChain = 1001;
-
-crypto::PrivateKey key_of(std::uint8_t fill) {
-  Bytes secret(32, fill);
-  return *crypto::PrivateKey::from_bytes(secret);
-}
-
-Address addr(std::uint8_t fill) {
-  Address a{};
-  a.fill(fill);
-  return a;
-}
 
 const Address kReward = addr(0xee);
 

@@ -7,15 +7,12 @@
 
 #include "codec/rlp.h"
 #include "crypto/address.h"
+#include "support/fill.h"
 
 namespace cc::chain {
 namespace {
 
-Address addr(std::uint8_t fill) {
-  Address a{};
-  a.fill(fill);
-  return a;
-}
+using cc::testing::addr;
 
 crypto::Signature seal(std::uint8_t fill) {
   crypto::Signature s{};

@@ -8,10 +8,13 @@
 
 #include "chain/receipt.h"
 #include "chain/state.h"
+#include "support/fill.h"
 #include "util/files.h"
 
 namespace cc::chain {
 namespace {
+
+using cc::testing::addr;
 
 const char* kFull = R"({
   "config": {"chainId": 1000, "istanbul": {"blockPeriod": 2, "roundTimeoutMs": 5000}},
@@ -23,12 +26,6 @@ const char* kFull = R"({
     "4444444444444444444444444444444444444444": {"balance": "1000000000000000000000"}
   }
 })";
-
-Address addr(std::uint8_t fill) {
-  Address a{};
-  a.fill(fill);
-  return a;
-}
 
 std::string error_of(const std::string& json) {
   auto g = parse_genesis(json);

@@ -7,15 +7,12 @@
 
 #include "codec/rlp.h"
 #include "crypto/keccak.h"
+#include "support/fill.h"
 
 namespace cc::chain {
 namespace {
 
-Address addr(std::uint8_t fill) {
-  Address a{};
-  a.fill(fill);
-  return a;
-}
+using cc::testing::addr;
 
 Address addr_n(std::uint32_t n) {
   Address a{};

@@ -5,9 +5,12 @@
 #include "codec/rlp.h"
 #include "crypto/address.h"
 #include "crypto/keccak.h"
+#include "support/fill.h"
 
 namespace cc::chain {
 namespace {
+
+using cc::testing::key_of;
 
 // EIP-155 "Example" section (eips.ethereum.org/EIPS/eip-155).
 constexpr const char* kSpecSigningData =
@@ -18,12 +21,7 @@ constexpr const char* kSpecSignedTx =
     "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028"
     "ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b38"
     "00ccf555c9f3dc64214b297fb1966a3b6d83";
-constexpr std::uint64_t kChain = 1;
-
-crypto::PrivateKey key_of(std::uint8_t fill) {
-  Bytes secret(32, fill);
-  return *crypto::PrivateKey::from_bytes(secret);
-}
+constexpr std::uint64_t kSpecChainId = 1;
 
 Transaction spec_unsigned() {
   Transaction tx;
@@ -35,7 +33,7 @@ Transaction spec_unsigned() {
   return tx;
 }
 
-Transaction signed_transfer(std::uint64_t chain = kChain) {
+Transaction signed_transfer(std::uint64_t chain = kSpecChainId) {
   return make_transfer(key_of(0x11), 0,
                        *fixed_from_hex<20>("2222222222222222222222222222222222222222"), U256(1000),
                        U256(25), chain);
@@ -192,23 +190,23 @@ TEST(TxDecode, RejectsNonCanonicalListLength) {
 // ---- stateless validation: every stateless TxInvalid is reachable ----
 
 TEST(TxValidate, AcceptsSignedTransferAndReturnsSender) {
-  auto v = validate_stateless(signed_transfer(), kChain);
+  auto v = validate_stateless(signed_transfer(), kSpecChainId);
   ASSERT_TRUE(v.ok()) << v.rejection().detail;
   EXPECT_EQ(*v, crypto::address_of(key_of(0x11)));
 }
 
 TEST(TxValidate, MalformedBytes) {
-  auto v = decode_and_validate(Bytes{0xc1}, kChain);
+  auto v = decode_and_validate(Bytes{0xc1}, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::Malformed);
-  auto good = decode_and_validate(signed_transfer().encode(), kChain);
+  auto good = decode_and_validate(signed_transfer().encode(), kSpecChainId);
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(good->first, signed_transfer());
   EXPECT_EQ(good->second, crypto::address_of(key_of(0x11)));
 }
 
 TEST(TxValidate, WrongChainId) {
-  auto v = validate_stateless(signed_transfer(2), kChain);
+  auto v = validate_stateless(signed_transfer(2), kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::WrongChainId);
   EXPECT_NE(v.rejection().detail.find("chain id 2"), std::string::npos);
@@ -217,18 +215,18 @@ TEST(TxValidate, WrongChainId) {
 TEST(TxValidate, PreEip155SignatureRefused) {
   Transaction tx = signed_transfer();
   tx.v = 27;
-  auto v = validate_stateless(tx, kChain);
+  auto v = validate_stateless(tx, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::NotEip155);
   tx.v = 28;
-  EXPECT_EQ(validate_stateless(tx, kChain).reason(), TxInvalid::NotEip155);
+  EXPECT_EQ(validate_stateless(tx, kSpecChainId).reason(), TxInvalid::NotEip155);
 }
 
 TEST(TxValidate, ContractCreationRefusedWithClearText) {
   Transaction tx = signed_transfer();
   tx.to.reset();
-  tx = sign_transaction(tx, key_of(0x11), kChain);
-  auto v = validate_stateless(tx, kChain);
+  tx = sign_transaction(tx, key_of(0x11), kSpecChainId);
+  auto v = validate_stateless(tx, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::ContractCreation);
   EXPECT_NE(v.rejection().detail.find("value transfers only"), std::string::npos);
@@ -238,8 +236,8 @@ TEST(TxValidate, ContractCreationRefusedWithClearText) {
 TEST(TxValidate, CallDataRefused) {
   Transaction tx = signed_transfer();
   tx.data = Bytes{0xa9, 0x05, 0x9c, 0xbb};
-  tx = sign_transaction(tx, key_of(0x11), kChain);
-  auto v = validate_stateless(tx, kChain);
+  tx = sign_transaction(tx, key_of(0x11), kSpecChainId);
+  auto v = validate_stateless(tx, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::HasData);
   EXPECT_NE(v.rejection().detail.find("call data are not supported"), std::string::npos);
@@ -248,18 +246,19 @@ TEST(TxValidate, CallDataRefused) {
 TEST(TxValidate, IntrinsicGasTooLow) {
   Transaction tx = signed_transfer();
   tx.gas_limit = kTransferGas - 1;
-  tx = sign_transaction(tx, key_of(0x11), kChain);
-  auto v = validate_stateless(tx, kChain);
+  tx = sign_transaction(tx, key_of(0x11), kSpecChainId);
+  auto v = validate_stateless(tx, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::IntrinsicGasTooLow);
   tx.gas_limit = kTransferGas + 1;  // more than needed is fine
-  EXPECT_TRUE(validate_stateless(sign_transaction(tx, key_of(0x11), kChain), kChain).ok());
+  EXPECT_TRUE(
+      validate_stateless(sign_transaction(tx, key_of(0x11), kSpecChainId), kSpecChainId).ok());
 }
 
 TEST(TxValidate, GasPriceBelowMinimum) {
   Transaction tx = signed_transfer();  // gas price 25
-  EXPECT_TRUE(validate_stateless(tx, kChain, U256(25)).ok());
-  auto v = validate_stateless(tx, kChain, U256(26));
+  EXPECT_TRUE(validate_stateless(tx, kSpecChainId, U256(25)).ok());
+  auto v = validate_stateless(tx, kSpecChainId, U256(26));
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::GasPriceTooLow);
 }
@@ -267,29 +266,30 @@ TEST(TxValidate, GasPriceBelowMinimum) {
 TEST(TxValidate, FeeOverflow) {
   Transaction tx = signed_transfer();
   tx.gas_price = std::numeric_limits<U256>::max() / kTransferGas + 1;
-  auto v = validate_stateless(sign_transaction(tx, key_of(0x11), kChain), kChain);
+  auto v = validate_stateless(sign_transaction(tx, key_of(0x11), kSpecChainId), kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::FeeOverflow);
   tx.gas_price = 1;
   tx.value = std::numeric_limits<U256>::max() - kTransferGas + 1;
-  v = validate_stateless(sign_transaction(tx, key_of(0x11), kChain), kChain);
+  v = validate_stateless(sign_transaction(tx, key_of(0x11), kSpecChainId), kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::FeeOverflow);
   tx.value = std::numeric_limits<U256>::max() - kTransferGas;  // exactly fits
-  EXPECT_TRUE(validate_stateless(sign_transaction(tx, key_of(0x11), kChain), kChain).ok());
+  EXPECT_TRUE(
+      validate_stateless(sign_transaction(tx, key_of(0x11), kSpecChainId), kSpecChainId).ok());
 }
 
 TEST(TxValidate, ZeroOrOutOfRangeSignatureValues) {
   Transaction tx = signed_transfer();
   Transaction zero_r = tx;
   zero_r.r = 0;
-  EXPECT_EQ(validate_stateless(zero_r, kChain).reason(), TxInvalid::BadSignature);
+  EXPECT_EQ(validate_stateless(zero_r, kSpecChainId).reason(), TxInvalid::BadSignature);
   Transaction zero_s = tx;
   zero_s.s = 0;
-  EXPECT_EQ(validate_stateless(zero_s, kChain).reason(), TxInvalid::BadSignature);
+  EXPECT_EQ(validate_stateless(zero_s, kSpecChainId).reason(), TxInvalid::BadSignature);
   Transaction big_r = tx;
   big_r.r = std::numeric_limits<U256>::max();
-  EXPECT_EQ(validate_stateless(big_r, kChain).reason(), TxInvalid::BadSignature);
+  EXPECT_EQ(validate_stateless(big_r, kSpecChainId).reason(), TxInvalid::BadSignature);
 }
 
 TEST(TxValidate, HighSMalleatedTwinRefused) {
@@ -299,7 +299,7 @@ TEST(TxValidate, HighSMalleatedTwinRefused) {
   Transaction twin = tx;
   twin.s = n - tx.s;
   twin.v = (tx.v == 37) ? U256(38) : U256(37);
-  auto v = validate_stateless(twin, kChain);
+  auto v = validate_stateless(twin, kSpecChainId);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.reason(), TxInvalid::BadSignature);
   EXPECT_NE(v.rejection().detail.find("high s"), std::string::npos);
@@ -308,7 +308,7 @@ TEST(TxValidate, HighSMalleatedTwinRefused) {
 TEST(TxValidate, VBelow35ThatIsNotLegacyIsBadSignature) {
   Transaction tx = signed_transfer();
   tx.v = 1;
-  EXPECT_EQ(validate_stateless(tx, kChain).reason(), TxInvalid::BadSignature);
+  EXPECT_EQ(validate_stateless(tx, kSpecChainId).reason(), TxInvalid::BadSignature);
 }
 
 TEST(TxValidate, UnrecoverableSignatureIsBadSignature) {
@@ -317,7 +317,7 @@ TEST(TxValidate, UnrecoverableSignatureIsBadSignature) {
   // recovered sender must at least differ from the real one.
   Transaction tx = signed_transfer();
   tx.r = 5;
-  auto v = validate_stateless(tx, kChain);
+  auto v = validate_stateless(tx, kSpecChainId);
   if (v.ok()) {
     EXPECT_NE(*v, crypto::address_of(key_of(0x11)));
   } else {
@@ -328,7 +328,7 @@ TEST(TxValidate, UnrecoverableSignatureIsBadSignature) {
 TEST(TxValidate, TamperedTransactionRecoversADifferentSender) {
   Transaction tx = signed_transfer();
   tx.value += 1;  // signature no longer matches these fields
-  auto v = validate_stateless(tx, kChain);
+  auto v = validate_stateless(tx, kSpecChainId);
   if (v.ok()) {
     EXPECT_NE(*v, crypto::address_of(key_of(0x11)));
   } else {

@@ -18,33 +18,14 @@
 
 #include "crypto/address.h"
 #include "crypto/keccak.h"
+#include "support/temp_dir.h"
 #include "util/files.h"
 
 namespace cc::consensus {
 namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("cc-signguard-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using cc::testing::TempDir;
 
 // Persists SignGuardState to one file, durably, and can be told to fail like a full disk.
 class FileStore {

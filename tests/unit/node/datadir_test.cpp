@@ -13,35 +13,15 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "util/files.h"
 
 namespace cc::node {
 namespace {
 
 namespace fs = std::filesystem;
+using cc::testing::TempDir;
 using ::testing::HasSubstr;
-
-// A fresh directory under /tmp, removed (permissions restored first) at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cc-datadir-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    path_ = made ? fs::path(made) : fs::path();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(path_, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 

@@ -8,7 +8,7 @@ namespace cc::node {
 namespace {
 using p2p::NodeType;
 
-std::vector<PropagationPeer> one_of_each() {
+std::vector<PropagationPeer> one_peer_of_each_type() {
   return {{1, NodeType::kCN, false},
           {2, NodeType::kPN, false},
           {3, NodeType::kEN, false},
@@ -16,25 +16,25 @@ std::vector<PropagationPeer> one_of_each() {
 }
 
 TEST(Propagation, ConsensusNodePushesToConsensusAndProxyNodesAndAnnouncesToOthers) {
-  auto plan = plan_block_propagation(Role::cn, one_of_each());
+  auto plan = plan_block_propagation(Role::cn, one_peer_of_each_type());
   EXPECT_EQ(plan.push, (std::vector<std::uint64_t>{1, 2}));
   EXPECT_EQ(plan.announce, (std::vector<std::uint64_t>{3, 4}));
 }
 
 TEST(Propagation, ProxyNodePushesToProxyAndEndpointNodesAndAnnouncesToConsensusNodes) {
-  auto plan = plan_block_propagation(Role::pn, one_of_each());
+  auto plan = plan_block_propagation(Role::pn, one_peer_of_each_type());
   EXPECT_EQ(plan.push, (std::vector<std::uint64_t>{2, 3}));
   EXPECT_EQ(plan.announce, (std::vector<std::uint64_t>{1, 4}));
 }
 
 TEST(Propagation, EndpointNodeOnlyAnnounces) {
-  auto plan = plan_block_propagation(Role::en, one_of_each());
+  auto plan = plan_block_propagation(Role::en, one_peer_of_each_type());
   EXPECT_TRUE(plan.push.empty());
   EXPECT_EQ(plan.announce, (std::vector<std::uint64_t>{1, 2, 3, 4}));
 }
 
 TEST(Propagation, PeersThatHaveTheBlockGetNothing) {
-  auto peers = one_of_each();
+  auto peers = one_peer_of_each_type();
   for (auto& p : peers) p.knows_block = true;
   peers[1].knows_block = false;
   auto plan = plan_block_propagation(Role::cn, peers);

@@ -14,25 +14,21 @@
 
 #include "chain/generator.h"
 #include "codec/rlp.h"
+#include "support/fill.h"
 
 namespace cc::node {
 namespace {
 
+using cc::testing::hash_of;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr std::uint64_t kChainId = 1001;
-
-Hash32 hash_of(std::uint8_t fill) {
-  Hash32 h{};
-  h.fill(fill);
-  return h;
-}
+constexpr std::uint64_t kProtocolChainId = 1001;
 
 // A small real chain (sealed headers with Istanbul extras, signed transfers), built once.
 const std::vector<chain::Block>& sample_blocks() {
   static const std::vector<chain::Block> blocks = [] {
-    auto net = chain::make_test_network(4, 3, 7, kChainId);
+    auto net = chain::make_test_network(4, 3, 7, kProtocolChainId);
     chain::GenerateParams p;
     p.blocks = 4;
     p.txs_per_block = 3;
@@ -44,7 +40,7 @@ const std::vector<chain::Block>& sample_blocks() {
   return blocks;
 }
 
-std::vector<Message> one_of_each() {
+std::vector<Message> one_message_of_each_kind() {
   const auto& blocks = sample_blocks();
   std::vector<Message> out;
   out.emplace_back(StatusMsg{kChainProtocolVersion, 1001, hash_of(0xaa), 42, hash_of(0xbb)});
@@ -71,7 +67,7 @@ TEST(Protocol, SampleChainIsReal) {
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
-  const auto messages = one_of_each();
+  const auto messages = one_message_of_each_kind();
   ASSERT_EQ(messages.size(), std::variant_size_v<Message>);
   for (const auto& m : messages) {
     const Bytes payload = encode_payload(m);
@@ -96,7 +92,7 @@ TEST(Protocol, EmptyListsRoundTrip) {
 }
 
 TEST(Protocol, CodesAndNamesAreTheDocumentedOnes) {
-  const auto messages = one_of_each();
+  const auto messages = one_message_of_each_kind();
   const std::vector<std::pair<std::uint8_t, std::string>> expected = {
       {0x10, "status"},        {0x11, "new_block_hashes"},
       {0x12, "transactions"},  {0x13, "get_block_headers"},
@@ -121,7 +117,7 @@ TEST(Protocol, RejectsUnknownCode) {
 }
 
 TEST(Protocol, RejectsTrailingBytesAfterEveryMessage) {
-  for (const auto& m : one_of_each()) {
+  for (const auto& m : one_message_of_each_kind()) {
     Bytes payload = encode_payload(m);
     payload.push_back(0x80);
     auto r = decode_message(code_byte(m), payload);
@@ -132,7 +128,7 @@ TEST(Protocol, RejectsTrailingBytesAfterEveryMessage) {
 }
 
 TEST(Protocol, RejectsEmptyAndNonListPayloads) {
-  for (const auto& m : one_of_each()) {
+  for (const auto& m : one_message_of_each_kind()) {
     auto empty = decode_message(code_byte(m), Bytes{});
     ASSERT_FALSE(empty.ok());
     EXPECT_EQ(empty.error().code, "proto.malformed");

@@ -22,25 +22,25 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-constexpr std::uint64_t kChainId = 2019;
+constexpr std::uint64_t kPoolChainId = 2019;
 constexpr std::uint64_t kPrice = chain::kTestGasPrice;
 
 class TxPoolTest : public ::testing::Test {
  protected:
-  TxPoolTest() : net_(chain::make_test_network(1, 4, 11, kChainId)) {
+  TxPoolTest() : net_(chain::make_test_network(1, 4, 11, kPoolChainId)) {
     for (const auto& [addr, balance] : net_.genesis.alloc) state_.set(addr, {0, balance});
     to_.fill(0x99);
   }
 
   TxPoolConfig config() const {
     TxPoolConfig c;
-    c.chain_id = kChainId;
+    c.chain_id = kPoolChainId;
     return c;
   }
 
   chain::Transaction tx(std::size_t who, std::uint64_t nonce, std::uint64_t price = kPrice,
                         const U256& value = 1) const {
-    return chain::make_transfer(net_.account_keys.at(who), nonce, to_, value, price, kChainId);
+    return chain::make_transfer(net_.account_keys.at(who), nonce, to_, value, price, kPoolChainId);
   }
   Address addr(std::size_t who) const { return crypto::address_of(net_.account_keys.at(who)); }
   static U256 cost(const chain::Transaction& t) {
@@ -180,7 +180,7 @@ TEST_F(TxPoolTest, DuplicateIsAlreadyKnownNotAFault) {
 TEST_F(TxPoolTest, WrongChainIdAndBadSignatureAreInvalidPeerFaults) {
   TxPool pool(config());
   const auto other_chain =
-      chain::make_transfer(net_.account_keys[0], 0, to_, 1, kPrice, kChainId + 1);
+      chain::make_transfer(net_.account_keys[0], 0, to_, 1, kPrice, kPoolChainId + 1);
   auto r = pool.add(other_chain, state_, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.reason(), TxPoolRefusal::Invalid);
@@ -436,7 +436,7 @@ TEST_F(TxPoolTest, RandomTrafficKeepsCountsLimitsAndExecutableSelection) {
     if (round % 10 == 9) {
       (void)pool.evict_expired(now);
       const auto selected = pool.pending_for_block(state_, 8);
-      chain::BlockBuilder builder(state_, to_, kChainId);
+      chain::BlockBuilder builder(state_, to_, kPoolChainId);
       for (const auto& t : selected) {
         auto r = builder.add(t);
         ASSERT_TRUE(r.ok()) << r.rejection().detail;

@@ -29,6 +29,9 @@ namespace cc::p2p::testing {
 
 using namespace std::chrono_literals;
 
+// A payload spelling `s` (tests send readable bytes).
+inline Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
 inline crypto::NodeIdentity fresh_identity() {
   return crypto::identity_of(crypto::PrivateKey::generate());
 }

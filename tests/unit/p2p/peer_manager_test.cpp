@@ -23,8 +23,7 @@ using Clock = std::chrono::steady_clock;
 using testing::fresh_identity;
 using testing::RecordingNode;
 using testing::test_config;
-
-Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+using testing::text;
 
 KniUrl url_of(const crypto::NodeIdentity& id, const std::string& ip, std::uint16_t port) {
   KniUrl u;

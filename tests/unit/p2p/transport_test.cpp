@@ -18,8 +18,7 @@ using testing::fresh_identity;
 using testing::RawClient;
 using testing::RecordingNode;
 using testing::test_config;
-
-Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+using testing::text;
 
 DialTarget target_of(RecordingNode& node, const std::string& ip) {
   return DialTarget{ip, node.port(), node.identity().node_id};
