@@ -43,11 +43,10 @@ constexpr std::uint16_t kPort = 32323;
 class Network : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cc-net-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    // Short: every DATA_DIR's control socket path must stay under 107 bytes.
+    std::string tmpl = (fs::temp_directory_path() / "cc-net-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
   }
   void TearDown() override {
     nodes_.clear();  // SIGKILL anything still running before its DATA_DIR goes
@@ -450,74 +449,184 @@ void expect_no_double_signing(const std::vector<fs::path>& journals) {
   EXPECT_GT(lines, 0u);
 }
 
-TEST_F(Network, FourCouncilNodesProduceBlocksSurviveOneFailureAndHaltWithoutQuorum) {
+// The rounds each height was signed in, over every journal: a height signed only in round 0
+// was decided without a round change.
+std::map<std::uint64_t, std::uint32_t> highest_round_per_height(
+    const std::vector<fs::path>& journals) {
+  std::map<std::uint64_t, std::uint32_t> out;
+  for (const auto& path : journals) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = json::parse(line);
+      auto& r = out[j["height"].get<std::uint64_t>()];
+      r = std::max(r, j["round"].get<std::uint32_t>());
+    }
+  }
+  return out;
+}
+
+// Consensus acceptance: 4 council CNs, each behind its own PN, and one EN, on loopback. The test
+// plays a wallet's node: it connects to the EN as an EN and sends signed transfers, which travel
+// EN -> PN -> CN. The CNs produce 1-second blocks holding every transfer, 60 consecutive of them
+// without a round change; with one CN killed the chain goes on (with round changes when it is
+// the proposer); with two killed it halts; restarted, they resume. Afterwards every node holds
+// the same blocks and no journal shows a key signing two messages for one slot (SIGN-1).
+TEST_F(Network, FourCouncilNodesWithProxiesCarryTransactionsSurviveOneFailureAndHaltWithoutQuorum) {
   generate(0);
-  std::vector<crypto::NodeIdentity> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(make_datadir("cn" + std::to_string(i), i));
-  auto ip = [](int i) { return "127.0.105." + std::to_string(i + 2); };
-  std::vector<Process*> procs(4);
-  auto start = [&](int i) {
+  auto genesis = chain::load_genesis_file(genesis_);
+  ASSERT_TRUE(genesis.ok());
+  auto accounts_text = read_file(dir_ / "net" / "accounts.json");
+  ASSERT_TRUE(accounts_text.ok());
+  std::vector<crypto::PrivateKey> senders;
+  for (const auto& a : json::parse(*accounts_text)) {
+    auto secret = from_hex(a["privateKey"].get<std::string>());
+    ASSERT_TRUE(secret.ok());
+    senders.push_back(*crypto::PrivateKey::from_bytes(*secret));
+  }
+  ASSERT_EQ(senders.size(), 4u);
+
+  std::vector<crypto::NodeIdentity> cn_ids;
+  std::vector<crypto::NodeIdentity> pn_ids;
+  for (int i = 0; i < 4; ++i) {
+    cn_ids.push_back(make_datadir("cn" + std::to_string(i), i));
+    pn_ids.push_back(make_datadir("pn" + std::to_string(i), -1));
+  }
+  const auto en_id = make_datadir("en", -1);
+  auto cn_ip = [](int i) { return "127.0.105." + std::to_string(i + 2); };
+  auto pn_ip = [](int i) { return "127.0.105." + std::to_string(i + 12); };
+  const std::string en_ip = "127.0.105.20";
+
+  for (int i = 0; i < 4; ++i) {  // PNs mesh with each other; each CN dials its own PN
+    std::vector<std::string> statics;
+    for (int j = 0; j < 4; ++j) {
+      if (j != i) statics.push_back(kni(pn_ids[j], pn_ip(j), "pn"));
+    }
+    write_static_nodes(datadir("pn" + std::to_string(i)), statics);
+    start_node("pn" + std::to_string(i), "pn", pn_ip(i));
+  }
+  std::vector<Process*> cns(4);
+  auto start_cn = [&](int i) {
     std::vector<std::string> statics;
     std::string allow;
     for (int j = 0; j < 4; ++j) {
       if (j == i) continue;
-      statics.push_back(kni(ids[j], ip(j), "cn"));
-      allow += (allow.empty() ? "" : ",") + ip(j);
+      statics.push_back(kni(cn_ids[j], cn_ip(j), "cn"));
+      allow += (allow.empty() ? "" : ",") + cn_ip(j);
     }
     write_static_nodes(datadir("cn" + std::to_string(i)), statics);
-    procs[i] =
-        &start_node("cn" + std::to_string(i), "cn", ip(i), {"--set", "CN_ALLOWLIST=" + allow});
+    cns[i] = &start_node("cn" + std::to_string(i), "cn", cn_ip(i),
+                         {"--set", "CN_ALLOWLIST=" + allow, "--set",
+                          "PROXY_NODES=" + kni(pn_ids[i], pn_ip(i), "pn")});
   };
-  for (int i = 0; i < 4; ++i) start(i);
+  for (int i = 0; i < 4; ++i) start_cn(i);
+  write_static_nodes(datadir("en"),
+                     {kni(pn_ids[0], pn_ip(0), "pn"), kni(pn_ids[1], pn_ip(1), "pn")});
+  start_node("en", "en", en_ip);
+
   auto at_least = [](std::uint64_t n) { return [n](const json& st) { return head_of(st) >= n; }; };
-  wait_status("cn0", at_least(10), 120s);
+  wait_status("en", at_least(5), 120s);
+
+  // Steady state with transactions: a transfer from each of the 4 accounts every 250 ms, sent to
+  // the EN, until 60 more blocks are in.
+  auto wallet = make_peer("127.0.105.30", p2p::NodeType::kEN);
+  auto conn = dial(wallet, en_id, en_ip);
+  ASSERT_TRUE(conn.has_value());
+  ASSERT_TRUE(send(wallet, *conn, status_for(*genesis, 0, chain::genesis_hash(*genesis))));
+  const std::uint64_t steady_from = head_of(status("cn0")) + 1;
+  const std::uint64_t chain_id = genesis->config.chain_id;
+  std::set<Hash32> sent;
+  std::uint64_t nonce = 0;
+  Address sink{};
+  sink.fill(0x5e);
+  while (head_of(status("cn0")) < steady_from + 60) {
+    node::TransactionsMsg batch;
+    for (const auto& key : senders) {
+      batch.transactions.push_back(
+          chain::make_transfer(key, nonce, sink, U256(1), U256(25'000'000'000ULL), chain_id));
+      sent.insert(batch.transactions.back().hash());
+    }
+    ++nonce;
+    ASSERT_TRUE(send(wallet, *conn, batch));
+    std::this_thread::sleep_for(250ms);
+  }
+  const std::uint64_t steady_to = steady_from + 59;
 
   // One CN down: 3 of 4 is still a quorum (ceil(2*4/3) = 3).
-  procs[3]->signal(SIGKILL);
-  procs[3]->wait(5s);
-  auto before = head_of(status("cn0"));
-  EXPECT_GE(head_of(wait_status("cn0", at_least(before + 5), 120s)), before + 5);
+  cns[3]->signal(SIGKILL);
+  cns[3]->wait(5s);
+  const std::uint64_t one_down_from = head_of(status("cn0")) + 1;
+  EXPECT_GE(head_of(wait_status("cn0", at_least(one_down_from + 7), 180s)), one_down_from + 7);
 
   // Two down: no quorum, the chain halts.
-  procs[2]->signal(SIGKILL);
-  procs[2]->wait(5s);
+  cns[2]->signal(SIGKILL);
+  cns[2]->wait(5s);
   std::this_thread::sleep_for(3s);  // let a block already decided land everywhere
   auto halted = head_of(status("cn0"));
   std::this_thread::sleep_for(5s);
   EXPECT_LE(head_of(status("cn0")), halted + 1);
 
   // Both back (same DATA_DIRs, sign state kept): the chain resumes.
-  start(2);
-  start(3);
-  auto resumed = wait_status("cn3", at_least(halted + 3), 180s);
-  EXPECT_GE(head_of(resumed), halted + 3);
+  start_cn(2);
+  start_cn(3);
+  EXPECT_GE(head_of(wait_status("cn3", at_least(halted + 3), 180s)), halted + 3);
 
-  // Agreement: every node has the same block at a common height.
-  auto common = head_of(status("cn0"));
-  for (int i = 0; i < 4; ++i) {
-    auto st = wait_status("cn" + std::to_string(i), at_least(common), 60s);
-    EXPECT_GE(head_of(st), common);
+  // Agreement: every node reaches a common height, then the chains are read offline.
+  const auto common = head_of(status("cn0"));
+  std::vector<std::string> names = {"cn0", "cn1", "cn2", "cn3", "pn0", "pn1", "pn2", "pn3", "en"};
+  for (const auto& name : names) {
+    EXPECT_GE(head_of(wait_status(name, at_least(common), 60s)), common) << name;
   }
-  nodes_.clear();  // stop everyone, then read the chains offline
+  nodes_.clear();  // stop everyone
   std::vector<storage::ChainDb> dbs;
-  for (int i = 0; i < 4; ++i) {
-    auto db = storage::ChainDb::open(node::chaindata_dir(datadir("cn" + std::to_string(i))));
-    ASSERT_TRUE(db.ok()) << db.error().message;
+  for (const auto& name : names) {
+    auto db = storage::ChainDb::open(node::chaindata_dir(datadir(name)));
+    ASSERT_TRUE(db.ok()) << name << ": " << db.error().message;
     dbs.push_back(std::move(*db));
   }
+  std::set<Hash32> included;
+  std::uint64_t prev_time = 0;
+  std::uint64_t steady_first_time = 0;
+  std::uint64_t steady_last_time = 0;
   for (std::uint64_t n = 1; n <= common; ++n) {
     std::set<Hash32> hashes;
     for (std::size_t i = 0; i < dbs.size(); ++i) {
       auto h = dbs[i].canonical_hash(n);
-      ASSERT_TRUE(h.ok() && h->has_value()) << "cn" << i << " lacks block " << n;
+      ASSERT_TRUE(h.ok() && h->has_value()) << names[i] << " lacks block " << n;
       hashes.insert(**h);
     }
     EXPECT_EQ(hashes.size(), 1u) << "nodes disagree at height " << n;
+    auto block = dbs[0].block_by_number(n);
+    ASSERT_TRUE(block.ok() && block->has_value());
+    const auto& b = **block;
+    EXPECT_GE(b.header.time, prev_time + 1) << "block period under 1 s at height " << n;
+    prev_time = b.header.time;
+    if (n == steady_from) steady_first_time = b.header.time;
+    if (n == steady_to) steady_last_time = b.header.time;
+    for (const auto& tx : b.transactions) included.insert(tx.hash());
   }
+  // 1-second blocks: 60 blocks span 59 s, give or take the odd late second.
+  EXPECT_GE(steady_last_time - steady_first_time, 59u);
+  EXPECT_LE(steady_last_time - steady_first_time, 66u);
+  // Every transfer the wallet sent is in the chain, and nothing else is.
+  EXPECT_EQ(included.size(), sent.size());
+  for (const auto& h : sent) EXPECT_TRUE(included.count(h) == 1) << to_hex0x(h) << " missing";
+
   std::vector<fs::path> journals;
   for (int i = 0; i < 4; ++i)
     journals.push_back(datadir("cn" + std::to_string(i)) / "klay" / "signjournal");
   expect_no_double_signing(journals);
+  const auto rounds = highest_round_per_height(journals);
+  for (std::uint64_t n = steady_from; n <= steady_to; ++n) {
+    ASSERT_TRUE(rounds.count(n) == 1) << "no signature journaled at height " << n;
+    EXPECT_EQ(rounds.at(n), 0u) << "round change at steady-state height " << n;
+  }
+  bool round_changed_with_one_down = false;
+  for (const auto& [height, round] : rounds) {
+    if (height >= one_down_from && height < halted && round > 0) round_changed_with_one_down = true;
+  }
+  EXPECT_TRUE(round_changed_with_one_down)
+      << "with cn3 down, its turns as proposer should have needed a round change";
 }
 
 }  // namespace
