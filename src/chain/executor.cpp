@@ -15,10 +15,13 @@ Error block_tx_error(std::size_t index, const Transaction& tx, const TxRejection
 }  // namespace
 
 std::vector<TxVerdict<Address>> recover_senders(const std::vector<Transaction>& txs,
-                                                std::uint64_t chain_id, ThreadPool* pool) {
+                                                std::uint64_t chain_id, ThreadPool* pool,
+                                                SenderCache* senders) {
   // Each slot is written by exactly one iteration, so no locking is needed.
   std::vector<std::optional<TxVerdict<Address>>> slots(txs.size());
-  auto one = [&](std::size_t i) { slots[i].emplace(validate_stateless(txs[i], chain_id)); };
+  auto one = [&](std::size_t i) {
+    slots[i].emplace(validate_stateless(txs[i], chain_id, 0, senders));
+  };
   if (pool != nullptr && txs.size() > 1) {
     pool->parallel_for(txs.size(), one);
   } else {
@@ -102,9 +105,9 @@ TxVerdict<Receipt> apply_transaction(State& state, const Transaction& tx, const 
 
 Result<BlockExecution> execute_block(State& state, const std::vector<Transaction>& txs,
                                      const Address& rewardbase, std::uint64_t chain_id,
-                                     ThreadPool* pool) {
+                                     ThreadPool* pool, SenderCache* sender_cache) {
   // Signature recovery first (parallel when a pool is given): it needs no state.
-  std::vector<TxVerdict<Address>> senders = recover_senders(txs, chain_id, pool);
+  std::vector<TxVerdict<Address>> senders = recover_senders(txs, chain_id, pool, sender_cache);
   BlockExecution exec;
   exec.senders.reserve(txs.size());
   for (std::size_t i = 0; i < txs.size(); ++i) {
@@ -133,12 +136,14 @@ Result<BlockExecution> execute_block(State& state, const std::vector<Transaction
 }
 
 BlockBuilder::BlockBuilder(State& state, const Address& rewardbase, std::uint64_t chain_id,
-                           std::optional<std::uint64_t> gas_limit, const U256& min_gas_price)
+                           std::optional<std::uint64_t> gas_limit, const U256& min_gas_price,
+                           SenderCache* senders)
     : state_(state),
       rewardbase_(rewardbase),
       chain_id_(chain_id),
       gas_limit_(gas_limit),
-      min_gas_price_(min_gas_price) {}
+      min_gas_price_(min_gas_price),
+      senders_(senders) {}
 
 TxVerdict<Receipt> BlockBuilder::add(const Transaction& tx) {
   if (gas_limit_ && (*gas_limit_ < kTransferGas || exec_.gas_used > *gas_limit_ - kTransferGas)) {
@@ -147,7 +152,7 @@ TxVerdict<Receipt> BlockBuilder::add(const Transaction& tx) {
                       std::to_string(kTransferGas) + " more gas (used " +
                       std::to_string(exec_.gas_used) + ")");
   }
-  auto sender = validate_stateless(tx, chain_id_, min_gas_price_);
+  auto sender = validate_stateless(tx, chain_id_, min_gas_price_, senders_);
   if (!sender.ok()) return sender.rejection();
   auto receipt = apply_transaction(state_, tx, sender.value(), rewardbase_, exec_.gas_used);
   if (!receipt.ok()) return receipt;

@@ -39,7 +39,8 @@ struct BlockExecution {
 // when pool != nullptr (the import hot path), sequentially otherwise; same results either way.
 [[nodiscard]] std::vector<TxVerdict<Address>> recover_senders(const std::vector<Transaction>& txs,
                                                               std::uint64_t chain_id,
-                                                              ThreadPool* pool);
+                                                              ThreadPool* pool,
+                                                              SenderCache* senders = nullptr);
 
 // Applies one transaction whose stateless checks already passed and whose sender is known.
 // On rejection the state is unchanged. cumulative_gas_before is the block's gas so far.
@@ -54,7 +55,8 @@ struct BlockExecution {
 [[nodiscard]] Result<BlockExecution> execute_block(State& state,
                                                    const std::vector<Transaction>& txs,
                                                    const Address& rewardbase,
-                                                   std::uint64_t chain_id, ThreadPool* pool);
+                                                   std::uint64_t chain_id, ThreadPool* pool,
+                                                   SenderCache* senders = nullptr);
 
 // Builds a block's transaction list on top of a state, skipping invalid transactions instead of
 // failing. Changes go straight into `state`; a caller that may abandon the block opens a
@@ -62,9 +64,10 @@ struct BlockExecution {
 class BlockBuilder {
  public:
   // gas_limit: the block's gas limit; nullopt = unlimited.
+  // senders: the node's sender cache (transactions from the pool were recovered on admission).
   BlockBuilder(State& state, const Address& rewardbase, std::uint64_t chain_id,
-               std::optional<std::uint64_t> gas_limit = std::nullopt,
-               const U256& min_gas_price = 0);
+               std::optional<std::uint64_t> gas_limit = std::nullopt, const U256& min_gas_price = 0,
+               SenderCache* senders = nullptr);
 
   // Validates (stateless + stateful) and applies tx. On rejection nothing changes and the tx is
   // not included; the caller decides whether to drop it (e.g. NonceTooLow) or keep it for later
@@ -82,6 +85,7 @@ class BlockBuilder {
   std::uint64_t chain_id_;
   std::optional<std::uint64_t> gas_limit_;
   U256 min_gas_price_;
+  SenderCache* senders_;
   std::vector<Transaction> txs_;
   BlockExecution exec_;
 };

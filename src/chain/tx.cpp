@@ -1,5 +1,7 @@
 #include "chain/tx.h"
 
+#include "chain/sender_cache.h"
+
 #include <limits>
 
 #include "codec/rlp.h"
@@ -209,7 +211,7 @@ std::optional<U256> transfer_fee(const U256& gas_price) {
 }
 
 TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain_id,
-                                      const U256& min_gas_price) {
+                                      const U256& min_gas_price, SenderCache* senders) {
   if (!tx.to) {
     return reject(TxInvalid::ContractCreation,
                   "transaction has no 'to' (contract creation): " + std::string(kTransfersOnly));
@@ -265,6 +267,12 @@ TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain
     return reject(TxInvalid::BadSignature,
                   "transaction signature has high s (s > n/2); only low-s signatures are valid");
   }
+  // Every check above ran; only the recovery is memoised (a hash has one sender).
+  std::optional<Hash32> hash;
+  if (senders != nullptr) {
+    hash = tx.hash();
+    if (auto known = senders->find(*hash)) return *known;
+  }
   crypto::Signature sig{};
   Hash32 r = u256_to_be32(tx.r);
   Hash32 s = u256_to_be32(tx.s);
@@ -278,7 +286,9 @@ TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain
     return reject(TxInvalid::BadSignature,
                   "transaction signature recovers no public key: " + pub.error().message);
   }
-  return crypto::address_of(*pub);
+  const Address sender = crypto::address_of(*pub);
+  if (senders != nullptr) senders->remember(*hash, sender);
+  return sender;
 }
 
 TxVerdict<std::pair<Transaction, Address>> decode_and_validate(ByteView encoded,

@@ -20,6 +20,8 @@
 
 namespace cc::chain {
 
+class SenderCache;  // chain/sender_cache.h
+
 // Gas of a plain value transfer (Ethereum's intrinsic gas). Every corecell transaction uses
 // exactly this much; the fee is kTransferGas * gas_price.
 inline constexpr std::uint64_t kTransferGas = 21000;
@@ -104,9 +106,11 @@ using TxVerdict = Verdict<T, TxRejection>;
 // Every check that needs no account state, cheapest first, then sender recovery (the expensive
 // part: one secp256k1 recovery). Requires EIP-155 with `chain_id`, a recipient, empty data,
 // gas_limit >= kTransferGas, gas_price >= min_gas_price, value + fee without overflow, and a
-// low-s signature that recovers. Returns the sender's address.
+// low-s signature that recovers. Returns the sender's address. With a `senders` cache the
+// recovery (only) is looked up by tx hash first, and remembered after it succeeds.
 [[nodiscard]] TxVerdict<Address> validate_stateless(const Transaction& tx, std::uint64_t chain_id,
-                                                    const U256& min_gas_price = 0);
+                                                    const U256& min_gas_price = 0,
+                                                    SenderCache* senders = nullptr);
 
 // Decodes then validates: Malformed when the bytes do not decode.
 [[nodiscard]] TxVerdict<std::pair<Transaction, Address>> decode_and_validate(

@@ -1,7 +1,10 @@
 #include "node/node.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 #include "chain/genesis.h"
 #include "crypto/address.h"
@@ -41,13 +44,18 @@ Result<std::unique_ptr<Node>> Node::start(const NodeConfig& config) {
   }
   CC_TRY_ASSIGN(auto datadir, open_datadir(config.data_dir));
   CC_TRY_ASSIGN(auto identity, load_or_create_identity(config.role, datadir));
-  CC_TRY_ASSIGN(auto chain, storage::ChainStore::open(datadir.chaindata(), genesis));
+  auto senders = std::make_shared<chain::SenderCache>();
+  storage::ChainStoreOptions store_options;
+  store_options.verify_threads = std::max(1u, std::thread::hardware_concurrency());
+  store_options.senders = senders;
+  CC_TRY_ASSIGN(auto chain, storage::ChainStore::open(datadir.chaindata(), genesis, store_options));
   log->info("node {} started: address {} node ID {} data dir {} head #{} {}",
             role_name(config.role), crypto::to_checksum_hex(identity.address),
             to_hex(identity.node_id), datadir.root().string(), chain.head().number,
             to_hex0x(chain.head_hash()));
   for (const auto& w : config.warnings) log->warn("{}", w);
-  return std::unique_ptr<Node>(new Node(config, std::move(datadir), identity, std::move(chain)));
+  return std::unique_ptr<Node>(
+      new Node(config, std::move(datadir), identity, std::move(senders), std::move(chain)));
 }
 
 Address Node::rewardbase() const { return config_.rewardbase.value_or(identity_.address); }

@@ -26,20 +26,26 @@ class Node {
   [[nodiscard]] const storage::ChainStore& chain() const { return chain_; }
   // Mutable access for the one thread that imports blocks (node/service.h's cc-node).
   [[nodiscard]] storage::ChainStore& chain() { return chain_; }
+  // Senders this node already recovered (pool admission, proposals, imports share it).
+  [[nodiscard]] chain::SenderCache& sender_cache() const { return *senders_; }
+  [[nodiscard]] std::shared_ptr<chain::SenderCache> sender_cache_ptr() const { return senders_; }
   [[nodiscard]] Address rewardbase() const;
   // This node's kni URL: its node ID at PUBLIC_IP (or 127.0.0.1) and PORT.
   [[nodiscard]] std::string kni_url() const;
 
  private:
-  Node(NodeConfig config, DataDir datadir, crypto::NodeIdentity identity, storage::ChainStore chain)
+  Node(NodeConfig config, DataDir datadir, crypto::NodeIdentity identity,
+       std::shared_ptr<chain::SenderCache> senders, storage::ChainStore chain)
       : config_(std::move(config)),
         datadir_(std::move(datadir)),
         identity_(identity),
+        senders_(std::move(senders)),
         chain_(std::move(chain)) {}
 
   NodeConfig config_;
   DataDir datadir_;  // holds DATA_DIR/klay/LOCK while the node lives
   crypto::NodeIdentity identity_;
+  std::shared_ptr<chain::SenderCache> senders_;
   storage::ChainStore chain_;
 };
 

@@ -50,14 +50,6 @@ p2p::NodeType node_type_of(Role role) {
   return p2p::NodeType::kEN;
 }
 
-struct Hash32Hasher {
-  std::size_t operator()(const Hash32& h) const {
-    std::size_t v = 0;
-    std::memcpy(&v, h.data(), sizeof(v));
-    return v;
-  }
-};
-
 // A set that forgets its oldest entries beyond a capacity (what a peer is known to have).
 class KnownSet {
  public:
@@ -498,7 +490,9 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
                                                std::move(statics.nodes), cfg.max_connections,
                                                std::move(cb));
   // No minimum gas price yet: Kaia's fixed unit price is enforced when RPC admits txs.
-  s.pool = std::make_unique<TxPool>(txpool_config(cfg, s.network_id, U256(0)));
+  TxPoolConfig pool_config = txpool_config(cfg, s.network_id, U256(0));
+  pool_config.senders = s.node->sender_cache_ptr();
+  s.pool = std::make_unique<TxPool>(std::move(pool_config));
   s.downloader = std::make_unique<Downloader>(s.chain(), s);
   s.last_announced_head = s.chain().head_hash();
   if (cfg.role == Role::cn && s.chain().council().contains(s.node->identity().address)) {

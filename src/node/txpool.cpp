@@ -72,13 +72,6 @@ Error TxPoolRejection::to_error() const {
   return make_error("txpool." + std::string(to_string(reason)), detail);
 }
 
-std::size_t TxPool::HashKey::operator()(const Hash32& h) const {
-  // Keccak output is uniform; its first bytes are as good a hash as any.
-  std::size_t v = 0;
-  std::memcpy(&v, h.data(), sizeof(v));
-  return v;
-}
-
 TxPool::TxPool(TxPoolConfig config) : config_(std::move(config)) {}
 
 // ---- admission ----
@@ -89,7 +82,8 @@ TxPoolVerdict TxPool::add(const chain::Transaction& tx, const chain::State& stat
   if (by_hash_.contains(hash)) {
     return refuse(TxPoolRefusal::AlreadyKnown, "tx " + to_hex0x(hash) + " is already pooled");
   }
-  auto checked = chain::validate_stateless(tx, config_.chain_id, config_.min_gas_price);
+  auto checked =
+      chain::validate_stateless(tx, config_.chain_id, config_.min_gas_price, config_.senders.get());
   if (!checked.ok()) {
     return invalid(checked.reason(), "tx " + to_hex0x(hash) + ": " + checked.rejection().detail);
   }

@@ -31,12 +31,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "chain/sender_cache.h"
 #include "chain/state.h"
 #include "chain/tx.h"
 #include "node/config.h"
@@ -49,6 +51,9 @@ namespace cc::node {
 
 struct TxPoolConfig {
   std::uint64_t chain_id = 0;
+  // Where admitted senders are remembered (and looked up) so import and proposals skip the
+  // recovery; null: none.
+  std::shared_ptr<chain::SenderCache> senders;
   U256 min_gas_price = 0;
   std::size_t exec_slots_all = 16384;         // TXPOOL_EXEC_SLOTS_ALL
   std::size_t exec_slots_account = 16384;     // TXPOOL_EXEC_SLOTS_ACCOUNT
@@ -158,9 +163,6 @@ class TxPool {
     std::size_t pending = 0;
     std::size_t queued = 0;
   };
-  struct HashKey {
-    std::size_t operator()(const Hash32& h) const;
-  };
   struct Location {
     Address sender;
     std::uint64_t nonce;
@@ -193,7 +195,7 @@ class TxPool {
 
   TxPoolConfig config_;
   std::map<Address, Sender> senders_;  // ordered: deterministic iteration
-  std::unordered_map<Hash32, Location, HashKey> by_hash_;
+  std::unordered_map<Hash32, Location, Hash32Hasher> by_hash_;
   std::size_t pending_ = 0;
   std::size_t queued_ = 0;
   std::uint64_t next_seq_ = 0;

@@ -109,7 +109,8 @@ struct Validator::Impl {
     // Execute pending transactions on a copy of the head state (BlockBuilder mutates it).
     chain::State state = chain().state();
     const auto chain_id = chain().genesis().config.chain_id;
-    chain::BlockBuilder builder(state, b.rewardbase, chain_id);
+    chain::BlockBuilder builder(state, b.rewardbase, chain_id, std::nullopt, 0,
+                                &node.sender_cache());
     for (const auto& tx : pool.pending_for_block(chain().state(), 4096)) {
       (void)builder.add(tx);  // a refused tx stays out of this block; the pool keeps or drops it
     }

@@ -188,7 +188,7 @@ Result<ImportVerdict> ChainStore::import_block(const chain::Block& block, std::u
   // 3. Execute tentatively.
   const chain::State::Checkpoint cp = state_.checkpoint();
   auto exec = chain::execute_block(state_, block.transactions, block.header.rewardbase,
-                                   genesis_.config.chain_id, pool_.get());
+                                   genesis_.config.chain_id, pool_.get(), options_.senders.get());
   if (!exec.ok()) {
     state_.revert_to(cp);
     auto r = rejection(BlockInvalid::Transaction, block, hash, exec.error().message);

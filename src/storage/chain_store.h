@@ -37,6 +37,7 @@
 #include "chain/block.h"
 #include "chain/council.h"
 #include "chain/genesis.h"
+#include "chain/sender_cache.h"
 #include "chain/state.h"
 #include "chain/tx.h"
 #include "chain/verify.h"
@@ -94,6 +95,9 @@ struct ChainStoreOptions {
   bool sync = true;                // WriteOptions.sync for every block batch
   std::size_t verify_threads = 1;  // threads recovering senders, caller included (1 = no pool)
   bool create_if_missing = true;   // false: refuse a DATA_DIR without chaindata
+  // The node's sender cache (chain/sender_cache.h): senders its pool already recovered are not
+  // recovered again at import. Null: recover every sender.
+  std::shared_ptr<chain::SenderCache> senders;
 };
 
 // What import_blocks did.

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,15 @@ using FixedBytes = std::array<std::uint8_t, N>;
 
 using Hash32 = FixedBytes<32>;
 using Address = FixedBytes<20>;
+
+// Hash for unordered containers keyed by Hash32 (keccak outputs are uniform: 8 bytes suffice).
+struct Hash32Hasher {
+  std::size_t operator()(const Hash32& h) const {
+    std::size_t v = 0;
+    std::memcpy(&v, h.data(), sizeof(v));
+    return v;
+  }
+};
 
 // Hex encoding of any byte range, without prefix.
 [[nodiscard]] std::string to_hex(ByteView data);

@@ -26,7 +26,7 @@
 #include "p2p/kni.h"
 #include "storage/chaindb.h"
 #include "support/subprocess.h"
-#include "unit/p2p/p2p_test_support.h"
+#include "support/p2p_peer.h"
 #include "util/files.h"
 
 namespace cc {

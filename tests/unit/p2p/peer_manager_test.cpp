@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "crypto/address.h"
-#include "unit/p2p/p2p_test_support.h"
+#include "support/p2p_peer.h"
 
 namespace cc::p2p {
 namespace {

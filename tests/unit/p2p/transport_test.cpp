@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "unit/p2p/p2p_test_support.h"
+#include "support/p2p_peer.h"
 
 namespace cc::p2p {
 namespace {

@@ -1,6 +1,6 @@
-// tests/unit/p2p/p2p_test_support.h — helpers for p2p tests on real loopback sockets: a Transport
-// with its callbacks recorded (and waitable), and a raw POSIX client that speaks the handshake
-// with the pure codec so tests can misbehave after (or during) it.
+// tests/support/p2p_peer.h — owns the peers tests (and the consensus bench) play on real loopback
+// sockets: a Transport with its callbacks recorded (and waitable), and a raw POSIX client that
+// speaks the handshake with the pure codec so tests can misbehave after (or during) it.
 #pragma once
 
 #include <arpa/inet.h>
