@@ -67,7 +67,7 @@ ChainStore::ChainStore(ChainDb db, chain::Genesis genesis, Hash32 genesis_hash,
       genesis_(std::move(genesis)),
       genesis_hash_(genesis_hash),
       council_(std::move(council)),
-      options_(options) {
+      options_(std::move(options)) {
   // The calling thread takes part in ThreadPool::parallel_for, so N threads = N - 1 workers.
   if (options_.verify_threads > 1) {
     pool_ = std::make_unique<ThreadPool>(options_.verify_threads - 1, "cc-verify");

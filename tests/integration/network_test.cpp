@@ -25,8 +25,8 @@
 #include "node/protocol.h"
 #include "p2p/kni.h"
 #include "storage/chaindb.h"
-#include "support/subprocess.h"
 #include "support/p2p_peer.h"
+#include "support/subprocess.h"
 #include "util/files.h"
 
 namespace cc {
