@@ -2,7 +2,7 @@
 # The whole test suite (`make test`, the README's test command via ./quickstart.sh test):
 #   1. release build; every CTest test (unit, sim, integration with real processes, layer rules)
 #   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
-#   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 15) without findings
+#   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 10) without findings
 #   4. clang-format check
 #   5. clang-tidy over src/ (.clang-tidy, every finding an error); about 15 CPU-minutes on JOBS
 #      cores at nice 19, started with the release tests and collected at the end
@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 passed=0
 failed=0
 failures=()
