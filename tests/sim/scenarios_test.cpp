@@ -3,6 +3,9 @@
 // SIGN-1 and liveness.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
+
 #include "simulator.h"
 
 namespace cc::sim {
@@ -206,6 +209,23 @@ TEST(SimScenario, SafeRestartSkipsTheInterruptedHeight) {
   expect_clean(sim);
 }
 
+// Crashes the proposer of height 3 one millisecond after it sends its proposal and brings it
+// back 333 ms later through `restart(node)`; returns where the victim's index will be written.
+std::shared_ptr<std::optional<std::size_t>> crash_height_3_proposer(
+    Simulation& sim, std::function<void(std::size_t node, std::uint64_t at_rel)> restart) {
+  auto victim = std::make_shared<std::optional<std::size_t>>();
+  sim.set_send_hook([&sim, victim, restart](std::size_t from, const Message& m) {
+    if (*victim || consensus::code_of(m) != MessageCode::kPreprepare ||
+        consensus::height_of(m) != 3) {
+      return;
+    }
+    *victim = from;
+    sim.crash(from, sim.now_rel() + 1);
+    restart(from, sim.now_rel() + 333);
+  });
+  return victim;
+}
+
 // The proposer of height 3 crashes right after its proposal and its sign-state file is deleted
 // before it restarts. Its guard signs nothing until the chain has moved past the highest height
 // in its journal (3): no SIGN-1 violation, the other three carry height 3, and it signs again
@@ -215,18 +235,12 @@ TEST(SimScenario, DeletedSignStateWaitsUntilTheChainPassesTheJournal) {
   cfg.validators = 4;
   cfg.seed = 43;
   Simulation sim(cfg);
-  std::optional<std::size_t> victim;
-  sim.set_send_hook([&](std::size_t from, const Message& m) {
-    if (victim || consensus::code_of(m) != MessageCode::kPreprepare ||
-        consensus::height_of(m) != 3) {
-      return;
-    }
-    victim = from;
-    sim.crash(from, sim.now_rel() + 1);
-    sim.restart_without_sign_state(from, sim.now_rel() + 333, /*ignore_journal=*/false);
+  auto victim_slot = crash_height_3_proposer(sim, [&sim](std::size_t node, std::uint64_t at) {
+    sim.restart_without_sign_state(node, at, /*ignore_journal=*/false);
   });
   sim.start();
   ASSERT_TRUE(sim.run_until_heads(8, 60000));
+  const auto& victim = *victim_slot;
   ASSERT_TRUE(victim.has_value());
   const Address who = sim.signer(*victim).address();
   std::size_t above_3 = 0;
@@ -247,19 +261,12 @@ TEST(SimScenario, IgnoringTheJournalAfterALostSignStateDoubleSigns) {
   cfg.validators = 4;
   cfg.seed = 43;
   Simulation sim(cfg);
-  std::optional<std::size_t> victim;
-  sim.set_send_hook([&](std::size_t from, const Message& m) {
-    if (victim || consensus::code_of(m) != MessageCode::kPreprepare ||
-        consensus::height_of(m) != 3) {
-      return;
-    }
-    victim = from;
-    sim.crash(from, sim.now_rel() + 1);
-    sim.restart_without_sign_state(from, sim.now_rel() + 333, /*ignore_journal=*/true);
+  auto victim_slot = crash_height_3_proposer(sim, [&sim](std::size_t node, std::uint64_t at) {
+    sim.restart_without_sign_state(node, at, /*ignore_journal=*/true);
   });
   sim.start();
   sim.run_until_heads(8, 60000);
-  ASSERT_TRUE(victim.has_value());
+  ASSERT_TRUE(victim_slot->has_value());
   const auto violations = sim.check();
   ASSERT_FALSE(violations.empty()) << "the override signed nothing twice in this schedule";
   EXPECT_NE(violations.front().find("SIGN-1"), std::string::npos) << violations.front();
