@@ -1,12 +1,13 @@
 // Helper of run.sh (no npm packages needed):
 //   node localnet_info.mjs NET_DIR [STATUS_JSON_FILE]
-//     prints "RPC_URL CHAIN_ID ACCOUNTS_JSON" for the network's first EN: the RPC URL from
+//     prints "RPC_URL CHAIN_ID ACCOUNTS_JSON" for the network's first EN: the RPC URL (rpcUrl) from
 //     NET_DIR/localnet.json (or `corecell localnet status --json` output, when given), the chain id
-//     from localnet.json or NET_DIR/genesis.json (config.chainId).
+//     (chainId) from localnet.json or NET_DIR/genesis.json (config.chainId), the accounts file
+//     named by localnet.json (accounts, relative to NET_DIR) or NET_DIR/accounts.json.
 //   node localnet_info.mjs --wait RPC_URL EXPECTED_CHAIN_ID TIMEOUT_S
 //     waits until RPC_URL answers eth_chainId (== expected) and eth_blockNumber >= 1.
 import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import http from "node:http";
 
 function die(msg) {
@@ -77,7 +78,9 @@ function info(dir, statusFile) {
     if (chainId == null) die(`no chain id in localnet.json nor in genesis.json config.chainId`);
     chainId = String(chainId);
   }
-  const accounts = join(dir, "accounts.json");
+  // The manifest names its accounts file (relative to the network's directory).
+  const accounts = typeof net.accounts === "string" ? resolve(dir, net.accounts)
+                                                    : join(dir, "accounts.json");
   if (!existsSync(accounts)) die(`missing ${accounts}`);
   console.log(`${url} ${chainId} ${accounts}`);
 }

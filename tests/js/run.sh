@@ -77,6 +77,9 @@ trap 'exit 143' TERM
 show_logs() {
   [[ -d "$NET" ]] || return 0
   "$CORECELL" localnet status --dir "$NET" 2>&1 || true
+  if "$CORECELL" localnet logs --dir "$NET" -n 40 2>&1; then
+    return 0
+  fi
   local f
   while IFS= read -r f; do
     echo "----- ${f#"$NET"/} (last 40 lines)"
