@@ -22,6 +22,7 @@ int run(int argc, char** argv) {
   add_demo_command(app);
   add_chaindb_commands(app);
   add_ctl_commands(app);
+  add_localnet_commands(app);
 
   try {
     app.parse(argc, argv);
