@@ -28,17 +28,33 @@ die() { echo "[js_clients] FAIL: $*" >&2; exit 1; }
 [[ -x "$CORECELL" ]] || die "no corecell binary at $CORECELL"
 command -v node >/dev/null || die "node is not installed (Debian: apt-get install nodejs npm)"
 command -v npm >/dev/null || die "npm is not installed (Debian: apt-get install npm)"
+CACHE_ROOT=${CC_JS_CACHE:-$(dirname "$BIN_DIR")/js-cache}
+mkdir -p "$CACHE_ROOT"
+# npm's own download cache lives beside ours (no dependence on HOME); no update checks.
+export npm_config_cache=${npm_config_cache:-$CACHE_ROOT/.npm}
+export npm_config_update_notifier=false
 say "node $(node --version), npm $(npm --version)"
 
+# A run killed outright (SIGKILL, e.g. a CTest timeout) leaves its detached localnet running:
+# stop the one the previous run recorded.
+LAST_NET="$CACHE_ROOT/.last-net"
+if [[ -f "$LAST_NET" ]]; then
+  stale=$(cat "$LAST_NET")
+  if [[ -n "$stale" && -d "$stale/net" ]]; then
+    say "stopping the localnet a previous run left in $stale"
+    "$CORECELL" localnet down --dir "$stale/net" || true
+    rm -rf "$stale"
+  fi
+  rm -f "$LAST_NET"
+fi
+
 # --- 1. pinned packages, cached by the lock file's hash ------------------------------------------
-CACHE_ROOT=${CC_JS_CACHE:-$(dirname "$BIN_DIR")/js-cache}
 KEY=$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-16)
 DEPS="$CACHE_ROOT/$KEY"
 if [[ -f "$DEPS/.complete" ]]; then
   say "npm packages: cached in $DEPS"
 else
   say "npm packages: npm ci into $DEPS"
-  mkdir -p "$CACHE_ROOT"
   STAGE=$(mktemp -d "$CACHE_ROOT/.stage.XXXXXX")
   cp "$HERE/package.json" "$HERE/package-lock.json" "$STAGE/"
   if ! (cd "$STAGE" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error); then
@@ -61,6 +77,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cc-js-clients.XXXXXX")
 NET="$TMP/net"
 NET_UP=0
+echo "$TMP" >"$LAST_NET"
 cleanup() {
   local rc=$?
   if [[ $NET_UP -eq 1 ]]; then
@@ -68,6 +85,7 @@ cleanup() {
     "$CORECELL" localnet down --dir "$NET" || say "localnet down failed (exit $?)"
   fi
   rm -rf "$TMP"
+  rm -f "$LAST_NET"
   exit $rc
 }
 trap cleanup EXIT
