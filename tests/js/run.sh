@@ -40,7 +40,7 @@ say "node $(node --version), npm $(npm --version)"
 LAST_NET="$CACHE_ROOT/.last-net"
 if [[ -f "$LAST_NET" ]]; then
   stale=$(cat "$LAST_NET")
-  if [[ -n "$stale" && -d "$stale/net" ]]; then
+  if [[ "$stale" == */cc-js-clients.* && -d "$stale/net" ]]; then
     say "stopping the localnet a previous run left in $stale"
     "$CORECELL" localnet down --dir "$stale/net" || true
     rm -rf "$stale"
@@ -69,7 +69,7 @@ else
   fi
   # Older keys are stale lock files: drop them.
   for old in "$CACHE_ROOT"/*; do
-    [[ "$old" != "$DEPS" && -d "$old" ]] && rm -rf "$old"
+    if [[ "$old" != "$DEPS" && -d "$old" ]]; then rm -rf "$old"; fi
   done
 fi
 
