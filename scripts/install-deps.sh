@@ -12,9 +12,14 @@ packages=(
   libspdlog-dev libfmt-dev libsodium-dev libcrypto++-dev libarchive-dev libzstd-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # services and tools the tests drive
-  etcd-server etcd-client iproute2 procps psmisc
+  # services and tools the tests drive (promtool checks /metrics; curl talks to the endpoints)
+  etcd-server etcd-client iproute2 procps psmisc prometheus curl
 )
+# Node.js and npm run the real-client tests (tests/js: ethers, @kaiachain/ethers-ext). A machine
+# that already has node and npm (e.g. from another Node.js distribution, which bundles npm and
+# conflicts with Debian's npm package) keeps them.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,8 +39,12 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# etcd-server's package starts a system etcd on :2379; our tests start their own on other ports.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
-  $SUDO systemctl stop etcd || true
-fi
+# etcd-server's and prometheus's packages start system services (etcd on :2379, prometheus on
+# :9090); the tests start their own etcd and need only promtool from prometheus.
+for svc in etcd prometheus; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+    $SUDO systemctl disable "$svc" 2>/dev/null || true
+  fi
+done
 echo "install-deps: done"

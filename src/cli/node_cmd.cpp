@@ -16,6 +16,7 @@
 #include "node/config.h"
 #include "node/node.h"
 #include "node/service.h"
+#include "rpc/endpoints.h"
 #include "util/log.h"
 
 namespace cc::cli {
@@ -63,6 +64,11 @@ void run_node(const NodeOptions& opt) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto service = or_fail(node::Service::start(or_fail(node::Node::start(config))));
+  auto endpoints = rpc::Endpoints::start(*service, config);
+  if (!endpoints.ok()) {
+    service->stop();
+    fail(endpoints.error().message);
+  }
   const nlohmann::json st = service->status();
   std::printf(
       "corecell node (%s) running\n  address  %s\n  kni      %s\n  datadir  %s\n  p2p port %u\n"
@@ -72,9 +78,18 @@ void run_node(const NodeOptions& opt) {
       static_cast<unsigned>(service->p2p_port()),
       static_cast<unsigned long long>(st["head"]["number"].get<std::uint64_t>()),
       st["head"]["hash"].get<std::string>().c_str());
+  if ((*endpoints)->rpc_port() != 0) {
+    std::printf("  rpc      http://%s:%u\n", config.rpc_addr.c_str(),
+                static_cast<unsigned>((*endpoints)->rpc_port()));
+  }
+  if ((*endpoints)->metrics_port() != 0) {
+    std::printf("  metrics  http://%s:%u/metrics\n", config.prometheus_addr.c_str(),
+                static_cast<unsigned>((*endpoints)->metrics_port()));
+  }
   std::fflush(stdout);
   int sig = wait_for_stop_signal();
   logger("node")->info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*endpoints)->stop();  // the endpoints read from the service: they go first
   service->stop();
 }
 

@@ -560,6 +560,13 @@ const std::vector<KeyDef>& key_defs() {
          return set_uint(c, k, v, &NodeConfig::prometheus_port, 1, 65535);
        },
        [](const NodeConfig& n) { return u(n.prometheus_port); }},
+      {{"PROMETHEUS_ADDR", "an IP address or localhost", "cn,pn,en",
+        "metrics and health listen address (corecell's own key; Kaia listens on every address)"},
+       kAll,
+       [](Ctx& c, const std::string& k, std::string_view v) {
+         return set_ip(c, k, v, &NodeConfig::prometheus_addr, true);
+       },
+       [](const NodeConfig& n) { return dq(n.prometheus_addr); }},
       {{"VERBOSITY", "an integer 0..5", "cn,pn,en",
         "log level: 0 silent, 1 error, 2 warn, 3 info, 4 debug, 5 trace"},
        kAll,

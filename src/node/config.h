@@ -63,18 +63,19 @@ struct NodeConfig {
   std::chrono::seconds txpool_life_time{300};          // TXPOOL_LIFE_TIME
 
   // --- RPC and metrics ---
-  std::string server_type = "http";       // SERVER_TYPE
-  bool rpc_enable = false;                // RPC_ENABLE
-  std::vector<std::string> rpc_api;       // RPC_API
-  std::uint16_t rpc_port = 8551;          // RPC_PORT
-  std::string rpc_addr = "127.0.0.1";     // RPC_ADDR
-  bool ws_enable = false;                 // WS_ENABLE
-  std::vector<std::string> ws_api;        // WS_API
-  std::uint16_t ws_port = 8552;           // WS_PORT
-  std::string ws_addr = "127.0.0.1";      // WS_ADDR
-  bool metrics = false;                   // METRICS
-  bool prometheus = false;                // PROMETHEUS
-  std::uint16_t prometheus_port = 61001;  // PROMETHEUS_PORT
+  std::string server_type = "http";         // SERVER_TYPE
+  bool rpc_enable = false;                  // RPC_ENABLE
+  std::vector<std::string> rpc_api;         // RPC_API
+  std::uint16_t rpc_port = 8551;            // RPC_PORT
+  std::string rpc_addr = "127.0.0.1";       // RPC_ADDR
+  bool ws_enable = false;                   // WS_ENABLE
+  std::vector<std::string> ws_api;          // WS_API
+  std::uint16_t ws_port = 8552;             // WS_PORT
+  std::string ws_addr = "127.0.0.1";        // WS_ADDR
+  bool metrics = false;                     // METRICS
+  bool prometheus = false;                  // PROMETHEUS
+  std::uint16_t prometheus_port = 61001;    // PROMETHEUS_PORT
+  std::string prometheus_addr = "0.0.0.0";  // PROMETHEUS_ADDR (corecell's own)
 
   // --- process ---
   int verbosity = 3;               // VERBOSITY 0..5

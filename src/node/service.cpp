@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -37,6 +38,8 @@ constexpr auto kTickInterval = std::chrono::milliseconds(200);
 // How many block/tx hashes we remember per peer as "it has this" (oldest forgotten first).
 constexpr std::size_t kKnownBlocksPerPeer = 1024;
 constexpr std::size_t kKnownTxsPerPeer = 32768;
+// A node at most this many blocks behind its best peer counts as in sync.
+constexpr std::uint64_t kInSyncLag = 2;
 
 p2p::NodeType node_type_of(Role role) {
   switch (role) {
@@ -106,6 +109,8 @@ struct Service::Impl final : SyncIo {
   Clock::time_point last_second_tick{};
   std::uint16_t bound_port = 0;
   bool stopped = false;
+  // Cleared by stop() before the node winds down: Service::post refuses new work after that.
+  std::atomic<bool> accepting{true};
 
   storage::ChainStore& chain() { return node->chain(); }
 
@@ -403,10 +408,28 @@ struct Service::Impl final : SyncIo {
     s["p2p_port"] = bound_port;
     s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
     auto sync = downloader->status();
+    std::uint64_t best_peer_head = 0;
+    std::size_t ready_peers = 0;
+    for (const auto& [conn, ps] : peer_states) {
+      if (!ps.status) continue;
+      ++ready_peers;
+      best_peer_head = std::max(best_peer_head, ps.head_number);
+    }
+    const std::uint64_t head_number = chain().head().number;
+    const std::uint64_t highest = std::max({sync.highest_block, best_peer_head, head_number});
+    const std::uint64_t lag = highest - head_number;
+    const bool sole_validator = chain().council().size() == 1 && s["validator"].get<bool>();
     s["sync"] = {{"syncing", sync.syncing},
                  {"startingBlock", sync.starting_block},
                  {"currentBlock", sync.current_block},
-                 {"highestBlock", sync.highest_block}};
+                 {"highestBlock", sync.highest_block},
+                 {"lag", lag}};
+    // In sync: not downloading and at most kInSyncLag blocks behind the best peer (a block is in
+    // flight every second), with at least one peer to compare against (a sole validator makes
+    // the chain itself).
+    s["in_sync"] = !sync.syncing && lag <= kInSyncLag && (ready_peers > 0 || sole_validator);
+    s["council_size"] = chain().council().size();
+    s["committee_size"] = chain().council().size();  // round-robin: the committee is the council
     json plist = json::array();
     for (const auto& [conn, ps] : peer_states) {
       plist.push_back({{"type", std::string(p2p::node_type_name(ps.info.type))},
@@ -440,6 +463,60 @@ struct Service::Impl final : SyncIo {
     return s;
   }
 };
+
+namespace {
+
+// NodeAccess over the service's state; lives on cc-node for the duration of one call.
+class ServiceAccess final : public NodeAccess {
+ public:
+  ServiceAccess(const Node& node, storage::ChainStore& chain, TxPool& pool,
+                const Downloader& downloader, std::uint64_t network_id,
+                std::function<void(const std::vector<chain::Transaction>&)> relay,
+                std::function<json()> status)
+      : node_(node),
+        chain_(chain),
+        pool_(pool),
+        downloader_(downloader),
+        network_id_(network_id),
+        relay_(std::move(relay)),
+        status_(std::move(status)) {}
+
+  const Node& node() const override { return node_; }
+  const storage::ChainStore& chain() const override { return chain_; }
+  const TxPool& pool() const override { return pool_; }
+  SyncStatus sync_status() const override { return downloader_.status(); }
+  std::uint64_t network_id() const override { return network_id_; }
+  TxPoolVerdict submit_transaction(const chain::Transaction& tx) override {
+    auto verdict = pool_.add(tx, chain_.state(), Clock::now());
+    if (verdict.ok()) relay_({tx});
+    return verdict;
+  }
+  json status() override { return status_(); }
+
+ private:
+  const Node& node_;
+  storage::ChainStore& chain_;
+  TxPool& pool_;
+  const Downloader& downloader_;
+  std::uint64_t network_id_;
+  std::function<void(const std::vector<chain::Transaction>&)> relay_;
+  std::function<json()> status_;
+};
+
+}  // namespace
+
+bool Service::post(std::function<void(NodeAccess&)> fn) {
+  if (!impl_ || !impl_->accepting.load()) return false;
+  Impl* s = impl_.get();
+  asio::post(s->io, [s, fn = std::move(fn)] {
+    ServiceAccess access(
+        *s->node, s->chain(), *s->pool, *s->downloader, s->network_id,
+        [s](const std::vector<chain::Transaction>& txs) { s->relay_transactions(txs); },
+        [s] { return s->status_json(); });
+    fn(access);
+  });
+  return true;
+}
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -535,6 +612,7 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
 void Service::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   Impl& s = *impl_;
+  s.accepting = false;
   // cc-net first: after this no callback posts to cc-node any more.
   s.peers->stop();
   asio::post(s.io, [&s] {

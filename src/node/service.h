@@ -18,14 +18,38 @@
 // The node never signs anything here (consensus/ does, through its SignGuard).
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "node/node.h"
+#include "node/sync.h"
+#include "node/txpool.h"
 #include "util/result.h"
 
 namespace cc::node {
+
+// What the layers above (rpc/) may read and do on a running node. Every use happens on cc-node
+// (Service::call), the one thread that touches the chain and the pool, so no lock is needed and
+// a reader never sees a half-imported block.
+class NodeAccess {
+ public:
+  virtual ~NodeAccess() = default;
+  [[nodiscard]] virtual const Node& node() const = 0;
+  [[nodiscard]] virtual const storage::ChainStore& chain() const = 0;
+  [[nodiscard]] virtual const TxPool& pool() const = 0;
+  [[nodiscard]] virtual SyncStatus sync_status() const = 0;
+  [[nodiscard]] virtual std::uint64_t network_id() const = 0;
+  // Admits a transaction from a local client into the pool and relays it as if a peer had sent
+  // it; the verdict says why it was refused.
+  [[nodiscard]] virtual TxPoolVerdict submit_transaction(const chain::Transaction& tx) = 0;
+  // The live status (the control socket's "status" reply).
+  [[nodiscard]] virtual nlohmann::json status() = 0;
+};
 
 class Service {
  public:
@@ -46,7 +70,35 @@ class Service {
   // The p2p port actually bound (PORT, or the OS's choice when PORT is 0).
   [[nodiscard]] std::uint16_t p2p_port() const;
 
+  // Runs fn(NodeAccess&) on cc-node and returns what it returns. Safe from any thread except
+  // cc-node itself. Errors: node.stopped (the node is stopping or stopped), node.busy (cc-node
+  // did not get to it within `timeout`; fn may still run later, so it must own what it uses).
+  template <class F>
+  [[nodiscard]] auto call(F fn, std::chrono::milliseconds timeout = std::chrono::seconds(10))
+      -> Result<std::invoke_result_t<F&, NodeAccess&>> {
+    using R = std::invoke_result_t<F&, NodeAccess&>;
+    auto promise = std::make_shared<std::promise<R>>();
+    auto future = promise->get_future();
+    if (!post([promise, fn = std::move(fn)](NodeAccess& access) mutable {
+          promise->set_value(fn(access));
+        })) {
+      return Error{"node.stopped", "the node is stopping"};
+    }
+    if (future.wait_for(timeout) != std::future_status::ready) {
+      return Error{"node.busy",
+                   "the node did not answer within " + std::to_string(timeout.count()) + " ms"};
+    }
+    try {
+      return future.get();
+    } catch (const std::future_error&) {  // the node stopped with the call still queued
+      return Error{"node.stopped", "the node stopped"};
+    }
+  }
+
  private:
+  // Queues fn for cc-node; false when the node no longer takes work.
+  [[nodiscard]] bool post(std::function<void(NodeAccess&)> fn);
+
   struct Impl;
   explicit Service(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
