@@ -1,6 +1,9 @@
 #include "rpc/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <httplib.h>
 
@@ -97,6 +100,13 @@ HttpServer::HttpServer(std::string name, HttpLimits limits)
   auto& srv = impl_->server;
   const std::size_t threads = std::max<std::size_t>(1, limits_.threads);
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Replies go out as headers then body: without TCP_NODELAY, Nagle holds the body until the
+  // client's delayed ACK (~40 ms) on every kept-alive request. Accepted sockets inherit it.
+  srv.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  });
   srv.set_payload_max_length(limits_.max_body_bytes);
   srv.set_read_timeout(limits_.read_timeout);
   srv.set_write_timeout(limits_.write_timeout);
