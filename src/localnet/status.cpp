@@ -15,7 +15,10 @@ using json = nlohmann::json;
 
 std::uint64_t st_u64(const json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  return it->is_number_unsigned()
+             ? it->get<std::uint64_t>()
+             : static_cast<std::uint64_t>(std::max<std::int64_t>(0, it->get<std::int64_t>()));
 }
 
 std::string st_cell(const json& v, std::size_t width) {
