@@ -105,6 +105,7 @@ void run_demo(const DemoOptions& opt) {
   std::atomic<bool> stop{false};
   std::optional<Result<localnet::LoadReport>> load_result;
   std::thread load_thread([&] {
+    pthread_setname_np(pthread_self(), "cc-load");
     localnet::LoadParams lp;
     lp.tps = opt.tps;
     lp.seconds = opt.seconds > 0 ? opt.seconds : 7 * 24 * 3600.0;

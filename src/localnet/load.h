@@ -23,7 +23,7 @@
 
 namespace cc::localnet {
 
-// A minimal JSON-RPC 2.0 client over HTTP POST (cpp-httplib), a connection per call.
+// A minimal JSON-RPC 2.0 client over HTTP POST (cpp-httplib) on one kept-alive connection.
 class RpcClient {
  public:
   explicit RpcClient(std::string url,
