@@ -20,6 +20,7 @@
 #include "storage/chaindb.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
+#include "util/files.h"
 
 namespace cc {
 namespace {
@@ -197,6 +198,52 @@ TEST(Localnet, UpFailsNamingANodeThatCannotStartAndLeavesNothingRunning) {
   EXPECT_TRUE(ln_processes_mentioning(dir.string()).empty());
   EXPECT_FALSE(fs::exists(node::lock_path(dir / "nodes" / "cn-1")));
   EXPECT_FALSE(fs::exists(dir / "run" / "supervisor.pid"));
+}
+
+TEST(Localnet, SupervisorRestartsOnlyNodesWhoseConfSaysAutoRestart) {
+  testing::TempDir tmp;
+  const fs::path dir = tmp.path() / "net";
+  LnDownAtExit guard{dir};
+  auto init = ln_corecell({"localnet", "init", "--dir", dir.string(), "--cells", "1", "--ens", "1",
+                           "--ip-prefix", "127.0.120", "--first-host", "150"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const fs::path pn_conf = dir / "nodes" / "pn-1-1" / "kpnd.conf";
+  auto text = read_file(pn_conf);
+  ASSERT_TRUE(text.ok());
+  const auto at = text->find("AUTO_RESTART=0");
+  ASSERT_NE(at, std::string::npos);
+  text->replace(at, 14, "AUTO_RESTART=1");
+  ASSERT_TRUE(atomic_write_file(pn_conf, *text).ok());
+  auto up = ln_corecell({"localnet", "up", "--dir", dir.string(), "--timeout", "30"}, 60s);
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+
+  auto pid_of = [&](const std::string& name) {
+    return localnet::read_pid_file(dir / "run" / (name + ".pid"));
+  };
+  const auto pn = pid_of("pn-1-1");
+  const auto en = pid_of("en-1");
+  ASSERT_TRUE(pn && en);
+  ::kill(*pn, SIGKILL);
+  ::kill(*en, SIGKILL);
+  json doc;
+  bool restarted = false;
+  for (int i = 0; i < 60 && !restarted; ++i) {
+    std::this_thread::sleep_for(250ms);
+    doc = ln_status_json(dir);
+    for (const auto& n : doc["nodes"]) {
+      if (n["name"] == "pn-1-1" && n["state"] == "up" && n["pid"] != *pn) restarted = true;
+    }
+  }
+  EXPECT_TRUE(restarted) << doc.dump(2);
+  for (const auto& n : doc["nodes"]) {
+    if (n["name"] != "en-1") continue;
+    EXPECT_EQ(n["state"], "down");
+    EXPECT_TRUE(n["pid"].is_null());
+    EXPECT_EQ(n["lastExit"], "killed by signal 9 (SIGKILL)");
+  }
+  auto down = ln_corecell({"localnet", "down", "--dir", dir.string()}, 60s);
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_TRUE(ln_processes_mentioning(dir.string()).empty());
 }
 
 TEST(Localnet, DemoRunsForFifteenSecondsAndLeavesNoProcessBehind) {
