@@ -7,11 +7,11 @@
 #   make bench      build and run the benchmarks (results: docs/BENCHMARKS.md)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
 #   make format     apply clang-format;  make format-check: fail on unformatted files
-#   make tidy       clang-tidy over src/ (per-file compile commands from a configure-only build-tidy/); fails on any finding
+#   make tidy       clang-tidy over src/ (unity translation units of a configure-only clang tree); fails on any finding
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-TIDY_BUILD ?= build-tidy
+TIDY_BUILD ?= build-tidy-unity
 
 .PHONY: help build asan test demo bench fuzz format format-check tidy clean
 
@@ -46,12 +46,16 @@ format-check:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run -Werror
 
 # .clang-tidy sets WarningsAsErrors, so a finding makes clang-tidy exit 1 and xargs exit 123.
-# The compile commands come from a configure-only tree without unity batching (clang-tidy needs
-# one command per source file); nothing is compiled there.
+# It reads the unity translation units of a configure-only clang tree (nothing is compiled there):
+# each layer's sources parsed once with their shared headers, about 1/7 of the CPU time of one run
+# per source file; findings still name the real src/ file and line (HeaderFilterRegex). The
+# unity files #include .cpp files, hence -bugprone-suspicious-include. For one file, use a tree
+# configured with -DCC_UNITY=OFF.
 tidy:
-	cmake -S . -B $(TIDY_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_UNITY=OFF \
-	  -DCC_TESTS=OFF -DCC_BENCH=OFF >/dev/null
-	find src -name '*.cpp' | xargs -P $(JOBS) -n 4 clang-tidy -p $(TIDY_BUILD) --quiet
+	cmake -S . -B $(TIDY_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_UNITY=ON -DCC_TESTS=OFF -DCC_BENCH=OFF >/dev/null
+	sed -n 's/^ *"file": "\(.*\)",\{0,1\}$$/\1/p' $(TIDY_BUILD)/compile_commands.json | \
+	  xargs -P $(JOBS) -n 1 clang-tidy -p $(TIDY_BUILD) --quiet --checks=-bugprone-suspicious-include
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TIDY_BUILD)

@@ -4,8 +4,8 @@
 #   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
 #   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 10) without findings
 #   4. clang-format check
-#   5. clang-tidy over src/ (.clang-tidy, every finding an error); about 15 CPU-minutes on JOBS
-#      cores at nice 19, started with the release tests and collected at the end
+#   5. clang-tidy over src/ (.clang-tidy, every finding an error; `make tidy`); about 2 CPU-minutes
+#      at nice 19, started with the release tests and collected at the end
 # Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format/tidy checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -75,7 +75,7 @@ HttpRequest request_of(const httplib::Request& req) {
 
 void send(httplib::Response& res, const HttpReply& reply) {
   res.status = reply.status;
-  res.set_content(reply.body, reply.content_type.c_str());
+  res.set_content(reply.body, reply.content_type);
 }
 
 }  // namespace
@@ -122,7 +122,7 @@ HttpServer::HttpServer(std::string name, HttpLimits limits)
     return httplib::Server::HandlerResponse::Handled;
   });
   srv.set_exception_handler(
-      [impl](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      [impl](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown exception";
         try {
           std::rethrow_exception(ep);

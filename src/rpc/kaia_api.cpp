@@ -63,7 +63,7 @@ Result<std::uint64_t> parse_quantity(const json& v, const std::string& what) {
   if (!v.is_string()) return Error{"params", what + " must be a hex quantity string like \"0x1a\""};
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() < 3 || s.size() > 18 || (s[0] != '0') || (s[1] != 'x' && s[1] != 'X')) {
-    return Error{"params", what + " \"" + s + "\" is not a hex quantity like \"0x1a\""};
+    return Error{"params", fmt::format("{} \"{}\" is not a hex quantity like \"0x1a\"", what, s)};
   }
   std::uint64_t out = 0;
   for (std::size_t i = 2; i < s.size(); ++i) {
@@ -76,7 +76,7 @@ Result<std::uint64_t> parse_quantity(const json& v, const std::string& what) {
     } else if (c >= 'A' && c <= 'F') {
       d = c - 'A' + 10;
     } else {
-      return Error{"params", what + " \"" + s + "\" has a non-hex character"};
+      return Error{"params", fmt::format("{} \"{}\" has a non-hex character", what, s)};
     }
     out = (out << 4) | static_cast<std::uint64_t>(d);
   }
