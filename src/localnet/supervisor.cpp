@@ -110,7 +110,7 @@ class Supervisor {
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     if (auto st = write_pid_file(supervisor_pid_path(m_), ::getpid()); !st.ok()) {
       log_->error("{}", st.error().message);
       return 1;
