@@ -37,8 +37,9 @@ struct SpawnOptions {
 
 // True while pid exists and is not a zombie.
 [[nodiscard]] bool process_alive(pid_t pid);
-// True when pid is alive and its command line contains `needle` (e.g. the conf path): a pid from
-// an old pid file may belong to an unrelated process by now.
+// True when pid is alive and its command line, arguments joined and each followed by one space,
+// contains `needle` (e.g. "--conf /x/kcnd.conf "): a pid from an old pid file may belong to an
+// unrelated process by now.
 [[nodiscard]] bool process_matches(pid_t pid, const std::string& needle);
 
 // Waits until pid is no longer alive; false on timeout. Reaps it when it is our child.

@@ -271,14 +271,15 @@ fs::path node_exit_path(const Manifest& m, const NodeEntry& n) {
 
 std::optional<pid_t> supervisor_pid(const Manifest& m) {
   auto pid = read_pid_file(supervisor_pid_path(m));
-  if (pid && process_matches(*pid, "supervise")) return pid;
+  // The whole argument, with the separator after it: /tmp/a must not match /tmp/ab.
+  if (pid && process_matches(*pid, "supervise --dir " + m.dir.string() + " ")) return pid;
   return std::nullopt;
 }
 
 std::optional<pid_t> node_pid(const Manifest& m, const NodeEntry& n) {
   for (const fs::path& file : {node_pid_path(m, n), node::lock_path(n.data_dir)}) {
     auto pid = read_pid_file(file);
-    if (pid && process_matches(*pid, n.conf.string())) return pid;
+    if (pid && process_matches(*pid, "--conf " + n.conf.string() + " ")) return pid;
   }
   return std::nullopt;
 }
