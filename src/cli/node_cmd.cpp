@@ -62,6 +62,8 @@ void run_node(const NodeOptions& opt) {
 
   sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A peer or HTTP client that closes while we write must cost that connection, not the node.
+  std::signal(SIGPIPE, SIG_IGN);
 
   auto service = or_fail(node::Service::start(or_fail(node::Node::start(config))));
   auto endpoints = rpc::Endpoints::start(*service, config);

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -69,6 +71,17 @@ class ClientBuckets {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// The Content-Length a request announces; 0 when absent, the maximum when unreadable (httplib
+// refuses those anyway).
+std::uint64_t announced_length(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return 0;
+  const std::string text = req.get_header_value("Content-Length");
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return UINT64_MAX;
+  return value;
+}
+
 HttpRequest request_of(const httplib::Request& req) {
   return HttpRequest{req.remote_addr, req.get_header_value("Content-Type"), req.body};
 }
@@ -113,7 +126,17 @@ HttpServer::HttpServer(std::string name, HttpLimits limits)
   srv.set_keep_alive_timeout(limits_.keep_alive_timeout.count());
   srv.set_keep_alive_max_count(limits_.keep_alive_max_requests);
   Impl* impl = impl_.get();
-  srv.set_pre_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
+  const std::size_t max_body = limits_.max_body_bytes;
+  srv.set_pre_routing_handler([impl, max_body](const httplib::Request& req,
+                                               httplib::Response& res) {
+    // Runs after the headers and before the body: refuse an oversized body unread (httplib
+    // itself would first read and discard all of it) and close, as the rest is still coming.
+    if (announced_length(req) > max_body) {
+      res.status = 413;
+      res.set_header("Connection", "close");
+      res.set_content("request body over " + std::to_string(max_body) + " bytes\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (impl->buckets.take(req.remote_addr)) return httplib::Server::HandlerResponse::Unhandled;
     impl->limited.fetch_add(1);
     res.status = 429;
@@ -121,6 +144,16 @@ HttpServer::HttpServer(std::string name, HttpLimits limits)
     res.set_content("too many requests from " + req.remote_addr + "\n", "text/plain");
     return httplib::Server::HandlerResponse::Handled;
   });
+  // A request that failed before routing (headers cut off by the read timeout, a malformed
+  // request line): close the connection rather than wait keep_alive_timeout for another one.
+  srv.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (res.status == 400 || res.status == 408 || res.status == 413 || res.status == 414 ||
+            res.status == 431) {
+          res.set_header("Connection", "close");
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      }));
   srv.set_exception_handler(
       [impl](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown exception";
