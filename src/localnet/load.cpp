@@ -131,26 +131,9 @@ Result<std::uint64_t> parse_hex_quantity(const json& value) {
   if (!value.is_string()) {
     return make_error("rpc.bad_reply", "expected a hex quantity, got " + value.dump());
   }
-  const std::string s = value.get<std::string>();
-  if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
-    return make_error("rpc.bad_reply", "expected a hex quantity like \"0x1a\", got \"" + s + "\"");
-  }
-  std::uint64_t v = 0;
-  for (std::size_t i = 2; i < s.size(); ++i) {
-    const char c = s[i];
-    int d = 0;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      d = c - 'A' + 10;
-    } else {
-      return make_error("rpc.bad_reply", "expected a hex quantity, got \"" + s + "\"");
-    }
-    v = v * 16 + static_cast<std::uint64_t>(d);
-  }
-  return v;
+  auto q = cc::parse_hex_quantity(value.get<std::string>());
+  if (!q.ok()) return make_error("rpc.bad_reply", "expected a hex quantity: " + q.error().message);
+  return *q;
 }
 
 Result<LoadReport> run_load(const Manifest& m, const LoadParams& params,

@@ -61,26 +61,9 @@ Result<std::vector<json>> positional(const json& params, std::size_t min, std::s
 // from clients, so do we); at most 64 bits here.
 Result<std::uint64_t> parse_quantity(const json& v, const std::string& what) {
   if (!v.is_string()) return Error{"params", what + " must be a hex quantity string like \"0x1a\""};
-  const auto& s = v.get_ref<const std::string&>();
-  if (s.size() < 3 || s.size() > 18 || (s[0] != '0') || (s[1] != 'x' && s[1] != 'X')) {
-    return Error{"params", fmt::format("{} \"{}\" is not a hex quantity like \"0x1a\"", what, s)};
-  }
-  std::uint64_t out = 0;
-  for (std::size_t i = 2; i < s.size(); ++i) {
-    const char c = s[i];
-    int d = 0;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      d = c - 'A' + 10;
-    } else {
-      return Error{"params", fmt::format("{} \"{}\" has a non-hex character", what, s)};
-    }
-    out = (out << 4) | static_cast<std::uint64_t>(d);
-  }
-  return out;
+  auto q = parse_hex_quantity(v.get_ref<const std::string&>());
+  if (!q.ok()) return Error{"params", what + ": " + q.error().message};
+  return *q;
 }
 
 // A block number or tag ("latest", "pending", "safe", "finalized": the head — Istanbul blocks

@@ -24,6 +24,28 @@ std::string to_hex(ByteView data) {
 
 std::string to_hex0x(ByteView data) { return "0x" + to_hex(data); }
 
+Result<std::uint64_t> parse_hex_quantity(std::string_view text) {
+  if (text.size() < 3 || text.size() > 18 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    return Error{"hex.quantity", "\"" + std::string(text) +
+                                     "\" is not a hex quantity like \"0x1a\" (at most 64 bits)"};
+  }
+  std::uint64_t value = 0;
+  for (char c : text.substr(2)) {
+    int digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      return Error{"hex.quantity", "\"" + std::string(text) + "\" has a non-hex character"};
+    }
+    value = (value << 4) | static_cast<std::uint64_t>(digit);
+  }
+  return value;
+}
+
 Result<Bytes> from_hex(std::string_view text) {
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
     text.remove_prefix(2);

@@ -42,6 +42,10 @@ struct Hash32Hasher {
 // names the offending position.
 [[nodiscard]] Result<Bytes> from_hex(std::string_view text);
 
+// A JSON-RPC quantity that fits 64 bits: "0x" then 1..16 hex digits (leading zeros, which
+// clients send, are accepted). Error code "hex.quantity", naming the text.
+[[nodiscard]] Result<std::uint64_t> parse_hex_quantity(std::string_view text);
+
 // Decodes hex into exactly N bytes; a wrong length is an error naming expected and actual.
 template <std::size_t N>
 [[nodiscard]] Result<FixedBytes<N>> fixed_from_hex(std::string_view text) {

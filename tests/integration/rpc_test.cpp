@@ -56,6 +56,7 @@
 #include "crypto/secp256k1.h"
 #include "localnet/process.h"
 #include "rpc/http_server.h"
+#include "support/promtool.h"
 #include "support/subprocess.h"
 #include "util/bytes.h"
 #include "util/u256.h"
@@ -76,24 +77,6 @@ constexpr const char* kRpcLockFile = "cc-rpc-test.lock";
 // Names the localnet directory of the run that holds the lock, so a run killed outright (no
 // TearDownTestSuite) has its network stopped by the next one.
 constexpr const char* kRpcLastNetFile = "cc-rpc-test.last-net";
-
-// Kaia's lint complaints about its own metric names (camelCase, "_gauge"), which promtool reports
-// and which are the only ones it may report (tests/unit/rpc/metrics_test.cpp, docs/METRICS.md).
-const std::set<std::string>& rpc_kaia_lint() {
-  static const std::set<std::string> known = {
-      "klaytn_consensus_istanbul_core_councilSize metric names should be written in 'snake_case' "
-      "not 'camelCase'",
-      "klaytn_consensus_istanbul_core_committeeSize metric names should be written in "
-      "'snake_case' not 'camelCase'",
-      "klaytn_p2p_CNPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_PNPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_ENPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_PeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_tx_pool_pending_gauge metric name should not include type 'gauge'",
-      "klaytn_tx_pool_queue_gauge metric name should not include type 'gauge'",
-  };
-  return known;
-}
 
 double rpc_seconds_since(RpcClock::time_point start) {
   return std::chrono::duration<double>(RpcClock::now() - start).count();
@@ -1541,32 +1524,6 @@ TEST_F(RpcLocalnet, SlowClientsHoldingHalfTheWorkersDoNotStarveOthers) {
 
 // ===== metrics and health =====
 
-struct RpcPromtoolRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Pipes `text` into `promtool check metrics` and collects what it says.
-RpcPromtoolRun rpc_promtool(const std::string& text) {
-  static int counter = 0;
-  const std::string out_path =
-      (fs::temp_directory_path() / fmt::format("cc-rpc-promtool-{}-{}.out", ::getpid(), counter++))
-          .string();
-  RpcPromtoolRun run;
-  FILE* pipe =
-      ::popen(fmt::format("/usr/bin/promtool check metrics >'{}' 2>&1", out_path).c_str(), "w");
-  if (pipe == nullptr) {
-    run.output = "popen failed";
-    return run;
-  }
-  std::fwrite(text.data(), 1, text.size(), pipe);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.output = rpc_slurp(out_path);
-  fs::remove(out_path);
-  return run;
-}
-
 // The value of the sample line that starts with `series` ("name" or "name{labels}").
 std::optional<std::string> rpc_metric(const std::string& text, const std::string& series) {
   std::istringstream in(text);
@@ -1595,18 +1552,20 @@ TEST_F(RpcLocalnet, MetricsOnEveryNodeIsPrometheusTextThatPromtoolAccepts) {
 
     // promtool parses it; its only complaints are the known ones about Kaia's own names, and it
     // exits 3 for lint findings (1 would be a parse error).
-    const auto run = rpc_promtool(reply.body);
+    const auto run = cc::testing::run_promtool("/usr/bin/promtool", reply.body);
     std::istringstream lines(run.output);
     int complaints = 0;
     for (std::string line; std::getline(lines, line);) {
       if (line.empty()) continue;
       ++complaints;
-      EXPECT_EQ(rpc_kaia_lint().count(line), 1U) << "unexpected promtool output: " << line;
+      EXPECT_EQ(cc::testing::kaia_metric_name_lint().count(line), 1U)
+          << "unexpected promtool output: " << line;
     }
     EXPECT_EQ(run.exit_code, complaints == 0 ? 0 : 3) << run.output;
   }
   // The judge can fail: promtool refuses a broken exposition.
-  const auto broken = rpc_promtool("# TYPE x_total counter\nx_total{a=\"1\" 1\n");
+  const auto broken =
+      cc::testing::run_promtool("/usr/bin/promtool", "# TYPE x_total counter\nx_total{a=\"1\" 1\n");
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
 }
 

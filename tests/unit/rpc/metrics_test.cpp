@@ -3,6 +3,7 @@
 // (`promtool check metrics`, Debian package "prometheus"), and the health verdicts by their
 // HTTP status codes and reasons.
 #include "rpc/metrics.h"
+#include "support/promtool.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,7 +179,7 @@ std::string metrics_format_problems(const std::string& text) {
   return problems;
 }
 
-// The exposition without Kaia's klaytn_ families (see metrics_kaia_lint below).
+// The exposition without Kaia's klaytn_ families (see tests/support/promtool.h).
 std::string metrics_without_kaia_names(const std::string& text) {
   std::string out;
   std::istringstream in(text);
@@ -192,86 +193,23 @@ std::string metrics_without_kaia_names(const std::string& text) {
 
 // --- the real linter ---
 
-struct MetricsPromtoolRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-std::optional<std::string> metrics_find_promtool() {
-  if (std::filesystem::exists("/usr/bin/promtool")) return std::string("/usr/bin/promtool");
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto candidate = std::filesystem::path(dir) / "promtool";
-    if (!dir.empty() && std::filesystem::exists(candidate)) return candidate.string();
-  }
-  return std::nullopt;
-}
-
-// Pipes `text` into `promtool check metrics` (popen) and collects what it says.
-MetricsPromtoolRun metrics_promtool(const std::string& promtool, const std::string& text) {
-  static int counter = 0;
-  const std::string out_path =
-      ::testing::TempDir() + fmt::format("cc-metrics-promtool-{}-{}.out", ::getpid(), counter++);
-  MetricsPromtoolRun run;
-  FILE* pipe =
-      ::popen(fmt::format("'{}' check metrics >'{}' 2>&1", promtool, out_path).c_str(), "w");
-  if (pipe == nullptr) {
-    run.output = "popen failed";
-    return run;
-  }
-  std::fwrite(text.data(), 1, text.size(), pipe);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  std::ifstream out(out_path);
-  std::stringstream ss;
-  ss << out.rdbuf();
-  run.output = ss.str();
-  std::filesystem::remove(out_path);
-  return run;
-}
-
-constexpr const char* kMetricsInstallPromtool =
-    "promtool is missing: install the Debian package 'prometheus' "
-    "(apt-get install -y --no-install-recommends prometheus; then stop the service it starts: "
-    "systemctl stop prometheus; systemctl disable prometheus). scripts/install-deps.sh should "
-    "list it with the tests-and-tools packages.";
-
-// What promtool's lint says about Kaia's own names, which predate Prometheus' naming rules; we
-// keep them because Kaia dashboards and alerts query them. Nothing else may be complained about.
-const std::set<std::string>& metrics_kaia_lint() {
-  static const std::set<std::string> known = {
-      "klaytn_consensus_istanbul_core_councilSize metric names should be written in 'snake_case' "
-      "not 'camelCase'",
-      "klaytn_consensus_istanbul_core_committeeSize metric names should be written in "
-      "'snake_case' not 'camelCase'",
-      "klaytn_p2p_CNPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_PNPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_ENPeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_p2p_PeerCountGauge metric names should be written in 'snake_case' not 'camelCase'",
-      "klaytn_tx_pool_pending_gauge metric name should not include type 'gauge'",
-      "klaytn_tx_pool_queue_gauge metric name should not include type 'gauge'",
-  };
-  return known;
-}
-
 // promtool on the whole exposition: it parses, and its only complaints are the known ones about
 // Kaia's names; on the corecell_ families alone: exit 0 and not a word.
 void metrics_expect_promtool_clean(const std::string& text) {
-  const auto promtool = metrics_find_promtool();
-  ASSERT_TRUE(promtool.has_value()) << kMetricsInstallPromtool;
+  const auto promtool = cc::testing::find_promtool();
+  ASSERT_TRUE(promtool.has_value()) << cc::testing::kInstallPromtool;
 
-  const auto own = metrics_promtool(*promtool, metrics_without_kaia_names(text));
+  const auto own = cc::testing::run_promtool(*promtool, metrics_without_kaia_names(text));
   EXPECT_EQ(own.exit_code, 0) << own.output << "\n--- input ---\n" << text;
   EXPECT_EQ(own.output, "") << "--- input ---\n" << text;
 
-  const auto all = metrics_promtool(*promtool, text);
+  const auto all = cc::testing::run_promtool(*promtool, text);
   std::istringstream lines(all.output);
   int complaints = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     ++complaints;
-    EXPECT_EQ(metrics_kaia_lint().count(line), 1U)
+    EXPECT_EQ(cc::testing::kaia_metric_name_lint().count(line), 1U)
         << "unexpected promtool output: " << line << "\n--- input ---\n"
         << text;
   }
@@ -463,16 +401,16 @@ TEST(MetricsExposition, FloatValuesUseTheFormatsSpellings) {
 
 TEST(MetricsExposition, PromtoolReallyRejectsABrokenExposition) {
   // Guards the checks above: a promtool that accepted anything would make them vacuous.
-  const auto promtool = metrics_find_promtool();
-  ASSERT_TRUE(promtool.has_value()) << kMetricsInstallPromtool;
-  const auto run = metrics_promtool(
+  const auto promtool = cc::testing::find_promtool();
+  ASSERT_TRUE(promtool.has_value()) << cc::testing::kInstallPromtool;
+  const auto run = cc::testing::run_promtool(
       *promtool,
       "# HELP corecell_x_total x\n# TYPE corecell_x_total counter\ncorecell_x_total{"
       "reason=\"a\nb\"} 1\n");
   EXPECT_NE(run.exit_code, 0) << run.output;
-  const auto lint = metrics_promtool(*promtool,
-                                     "# HELP corecell_x x\n# TYPE corecell_x counter\n"
-                                     "corecell_x 1\n");
+  const auto lint = cc::testing::run_promtool(*promtool,
+                                              "# HELP corecell_x x\n# TYPE corecell_x counter\n"
+                                              "corecell_x 1\n");
   EXPECT_NE(lint.exit_code, 0) << lint.output;
   EXPECT_NE(lint.output.find("_total"), std::string::npos) << lint.output;
 }

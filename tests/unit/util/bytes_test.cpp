@@ -56,3 +56,16 @@ TEST(U256, ParsesDecimalAndHexAndRejectsOverflow) {
 
 }  // namespace
 }  // namespace cc
+
+TEST(HexQuantity, ParsesJsonRpcQuantitiesUpTo64Bits) {
+  EXPECT_EQ(*cc::parse_hex_quantity("0x0"), 0U);
+  EXPECT_EQ(*cc::parse_hex_quantity("0x1a"), 26U);
+  EXPECT_EQ(*cc::parse_hex_quantity("0X1A"), 26U);
+  EXPECT_EQ(*cc::parse_hex_quantity("0x001a"), 26U);  // leading zeros, as clients send them
+  EXPECT_EQ(*cc::parse_hex_quantity("0xffffffffffffffff"), UINT64_MAX);
+  for (const char* bad : {"", "0x", "1a", "0x1g", "0x10000000000000000", " 0x1", "-0x1"}) {
+    auto r = cc::parse_hex_quantity(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "hex.quantity");
+  }
+}
