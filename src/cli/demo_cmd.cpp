@@ -155,7 +155,7 @@ void run_demo(const DemoOptions& opt) {
               down.killed.empty() ? "" : " (some needed SIGKILL)");
   std::printf(
       "\nFiles are in %s:\n"
-      "    localnet.json (every node), genesis.json, accounts.json, nodes/<name>/ (DATA_DIR, "
+      "    network.json (every node), genesis.json, accounts.json, nodes/<name>/ (DATA_DIR, "
       "conf,\n"
       "    logs/node.log), run/supervisor.log\n"
       "Start it again: corecell localnet up --dir %s\n"

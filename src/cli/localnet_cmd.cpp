@@ -249,7 +249,7 @@ void add_localnet_commands(CLI::App& app) {
 
   auto ia = std::make_shared<LnInitArgs>();
   auto* init = ln->add_subcommand(
-      "init", "Generate keys, genesis, per-node conf files, static nodes and D/localnet.json");
+      "init", "Generate keys, genesis, per-node conf files, static nodes and D/network.json");
   init->add_option("--dir", ia->dir, "Directory to create (new or empty)")->required();
   init->add_option("--cells", ia->cells, "Core cells (council size)")->capture_default_str();
   init->add_option("--pns", ia->pns, "PNs per cell")->capture_default_str();

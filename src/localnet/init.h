@@ -1,6 +1,6 @@
 // localnet/init.h — owns `corecell localnet init`: turning a topology plan (localnet/topology.h)
 // into a directory a whole network runs from, with fresh keys:
-//   D/localnet.json                 the manifest (localnet/manifest.h)
+//   D/network.json                 the manifest (localnet/manifest.h)
 //   D/genesis.json                  council = the cells' CNs, funded test accounts, 1 s blocks
 //   D/accounts.json                 [{"address":"0x..","privateKey":"0x.."}] (mode 0600)
 //   D/nodes/<name>/                 the node's DATA_DIR:

@@ -27,7 +27,7 @@ fs::path mf_resolve(const std::string& text, const fs::path& dir) {
 // Field readers: each error names the file, the object and the field.
 struct MfReader {
   const json& obj;
-  std::string where;  // e.g. "localnet.json: nodes[3] (pn-1-1)"
+  std::string where;  // e.g. "network.json: nodes[3] (pn-1-1)"
 
   Error missing(const std::string& field, const std::string& expected) const {
     return make_error("localnet.manifest",

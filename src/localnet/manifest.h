@@ -1,4 +1,4 @@
-// localnet/manifest.h — owns D/localnet.json, the description of a generated local network that
+// localnet/manifest.h — owns D/network.json, the description of a generated local network that
 // every `corecell localnet` subcommand (and tests, and the demo) reads: the network's chain id
 // and files, and for every node its name, cell, role, addresses, ports, files and identity.
 // Paths are stored relative to D (so a localnet directory can be moved) and resolved against D
@@ -35,7 +35,7 @@
 namespace cc::localnet {
 
 inline constexpr int kManifestVersion = 1;
-inline constexpr std::string_view kManifestFile = "localnet.json";
+inline constexpr std::string_view kManifestFile = "network.json";
 
 struct NodeEntry {
   std::string name;
@@ -77,7 +77,7 @@ struct Manifest {
 [[nodiscard]] Result<Manifest> parse_manifest(std::string_view text,
                                               const std::filesystem::path& dir,
                                               const std::string& source);
-// Reads D/localnet.json; a missing file says to run `corecell localnet init --dir D` first.
+// Reads D/network.json; a missing file says to run `corecell localnet init --dir D` first.
 [[nodiscard]] Result<Manifest> load_manifest(const std::filesystem::path& dir);
 
 }  // namespace cc::localnet

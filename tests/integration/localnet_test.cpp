@@ -258,7 +258,7 @@ TEST(Localnet, DemoRunsForFifteenSecondsAndLeavesNoProcessBehind) {
   EXPECT_NE(demo.out.find("stopped 10 nodes"), std::string::npos) << demo.out;
   EXPECT_NE(demo.out.find(dir.string()), std::string::npos) << "says where the files are";
   EXPECT_TRUE(ln_processes_mentioning(dir.string()).empty());
-  EXPECT_TRUE(fs::exists(dir / "localnet.json"));
+  EXPECT_TRUE(fs::exists(dir / "network.json"));
   EXPECT_FALSE(fs::exists(node::lock_path(dir / "nodes" / "cn-1")));
 }
 

@@ -179,7 +179,7 @@ void rpc_stop_stale_net() {
   const fs::path marker = fs::temp_directory_path() / kRpcLastNetFile;
   if (!fs::exists(marker)) return;
   const fs::path stale = rpc_slurp(marker);
-  if (stale.string().find("cc-rpc-") != std::string::npos && fs::exists(stale / "localnet.json")) {
+  if (stale.string().find("cc-rpc-") != std::string::npos && fs::exists(stale / "network.json")) {
     (void)rpc_corecell({"localnet", "down", "--dir", stale.string()}, 60s);
     std::error_code ec;
     fs::remove_all(stale.parent_path(), ec);
@@ -214,8 +214,8 @@ std::string rpc_start_net() {
   auto up = rpc_corecell({"localnet", "up", "--dir", net.dir.string(), "--timeout", "60"}, 90s);
   if (up.exit_code != 0) return "localnet up failed: " + up.out + up.err + "\n" + rpc_logs();
 
-  net.manifest = json::parse(rpc_slurp(net.dir / "localnet.json"), nullptr, false);
-  if (net.manifest.is_discarded()) return "localnet.json is not JSON";
+  net.manifest = json::parse(rpc_slurp(net.dir / "network.json"), nullptr, false);
+  if (net.manifest.is_discarded()) return "network.json is not JSON";
   net.accounts = json::parse(rpc_slurp(net.dir / net.manifest.value("accounts", "accounts.json")),
                              nullptr, false);
   if (!net.accounts.is_array() || net.accounts.size() < 10) return "accounts.json: want 10";
@@ -234,14 +234,14 @@ std::string rpc_start_net() {
     info.conf = net.dir / n.value("conf", "");
     const auto rpc = rpc_split_url(n.value("rpcUrl", ""));
     const auto metrics = rpc_split_url(n.value("metricsUrl", ""));
-    if (!rpc || !metrics) return "localnet.json: node " + info.name + " has no rpcUrl/metricsUrl";
+    if (!rpc || !metrics) return "network.json: node " + info.name + " has no rpcUrl/metricsUrl";
     info.rpc_port = rpc->second;
     info.metrics_port = metrics->second;
     net.nodes.push_back(info);
   }
   if (net.nodes.size() != 3 || net.cn().name.empty() || net.pn().name.empty() ||
       net.en().name.empty()) {
-    return "localnet.json: want one CN, one PN and one EN\n" + net.manifest.dump(2);
+    return "network.json: want one CN, one PN and one EN\n" + net.manifest.dump(2);
   }
 
   // Every process of the network, by two independent sources: status --json and the pid files.
@@ -634,7 +634,7 @@ class RpcLocalnet : public ::testing::Test {
 
   static void TearDownTestSuite() {
     auto& net = rpc_net();
-    if (!net.dir.empty() && fs::exists(net.dir / "localnet.json")) {
+    if (!net.dir.empty() && fs::exists(net.dir / "network.json")) {
       auto down = rpc_corecell({"localnet", "down", "--dir", net.dir.string()}, 60s);
       EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
       // Every process the network ran is gone (not merely signalled): by the pids recorded at

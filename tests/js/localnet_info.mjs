@@ -1,9 +1,9 @@
 // Helper of run.sh (no npm packages needed):
 //   node localnet_info.mjs NET_DIR [STATUS_JSON_FILE]
 //     prints "RPC_URL CHAIN_ID ACCOUNTS_JSON" for the network's first EN: the RPC URL (rpcUrl) from
-//     NET_DIR/localnet.json (or `corecell localnet status --json` output, when given), the chain id
-//     (chainId) from localnet.json or NET_DIR/genesis.json (config.chainId), the accounts file
-//     named by localnet.json (accounts, relative to NET_DIR) or NET_DIR/accounts.json.
+//     NET_DIR/network.json (or `corecell localnet status --json` output, when given), the chain id
+//     (chainId) from network.json or NET_DIR/genesis.json (config.chainId), the accounts file
+//     named by network.json (accounts, relative to NET_DIR) or NET_DIR/accounts.json.
 //   node localnet_info.mjs --wait RPC_URL EXPECTED_CHAIN_ID TIMEOUT_S
 //     waits until RPC_URL answers eth_chainId (== expected) and eth_blockNumber >= 1.
 import { readFileSync, existsSync } from "node:fs";
@@ -50,13 +50,13 @@ function chainIdOf(doc) {
 }
 
 function info(dir, statusFile) {
-  const net = readJson(join(dir, "localnet.json"));
+  const net = readJson(join(dir, "network.json"));
   const sources = [net];
   if (statusFile && existsSync(statusFile)) {
     try {
       sources.push(JSON.parse(readFileSync(statusFile, "utf8")));
     } catch {
-      // status output that is not JSON: localnet.json alone decides
+      // status output that is not JSON: network.json alone decides
     }
   }
   let url = null;
@@ -69,13 +69,13 @@ function info(dir, statusFile) {
     }
     if (url) break;
   }
-  if (!url) die(`no EN with an RPC URL in ${join(dir, "localnet.json")}`);
+  if (!url) die(`no EN with an RPC URL in ${join(dir, "network.json")}`);
 
   let chainId = chainIdOf(net);
   if (chainId == null) {
     const genesis = readJson(join(dir, "genesis.json"));
     chainId = genesis?.config?.chainId ?? genesis?.config?.chainID;
-    if (chainId == null) die(`no chain id in localnet.json nor in genesis.json config.chainId`);
+    if (chainId == null) die(`no chain id in network.json nor in genesis.json config.chainId`);
     chainId = String(chainId);
   }
   // The manifest names its accounts file (relative to the network's directory).

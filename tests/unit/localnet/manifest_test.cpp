@@ -1,4 +1,4 @@
-// Tests of localnet/manifest.h (D/localnet.json: round trip with paths relative to D, strict
+// Tests of localnet/manifest.h (D/network.json: round trip with paths relative to D, strict
 // parsing whose errors name the node and field) and localnet/init.h (the files a real init
 // writes: confs that load back, the council, funded accounts, refusal of a non-empty directory).
 #include "localnet/manifest.h"
@@ -61,7 +61,7 @@ TEST(LocalnetManifest, RoundTripsWithPathsRelativeToTheDirectory) {
   EXPECT_EQ(j["nodes"][0]["dataDir"], "nodes/cn-1");
   EXPECT_EQ(j["genesis"], "genesis.json");
   // Loaded from another place: paths follow the directory.
-  auto back = parse_manifest(text, "/elsewhere/net", "localnet.json");
+  auto back = parse_manifest(text, "/elsewhere/net", "network.json");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->nodes.size(), 2u);
   EXPECT_EQ(back->nodes[0].data_dir, fs::path("/elsewhere/net/nodes/cn-1"));
@@ -80,7 +80,7 @@ TEST(LocalnetManifest, RoundTripsWithPathsRelativeToTheDirectory) {
 TEST(LocalnetManifest, MissingOrMistypedFieldsAreNamedWithTheirNode) {
   json j = json::parse(manifest_to_json(sample_manifest("/srv/net")));
   auto err = [](const json& doc) {
-    auto r = parse_manifest(doc.dump(), "/srv/net", "/srv/net/localnet.json");
+    auto r = parse_manifest(doc.dump(), "/srv/net", "/srv/net/network.json");
     EXPECT_FALSE(r.ok());
     return r.ok() ? std::string() : r.error().message;
   };
