@@ -33,6 +33,11 @@ mkdir -p "$CACHE_ROOT"
 # npm's own download cache lives beside ours (no dependence on HOME); no update checks.
 export npm_config_cache=${npm_config_cache:-$CACHE_ROOT/.npm}
 export npm_config_update_notifier=false
+# Node.js trusts only its bundled CAs; also trust the system store (Debian's ca-certificates, where
+# update-ca-certificates puts a site's own CA, e.g. a TLS-inspecting proxy's).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 say "node $(node --version), npm $(npm --version)"
 
 # A run killed outright (SIGKILL, e.g. a CTest timeout) leaves its detached localnet running:
