@@ -231,6 +231,15 @@ struct Service::Impl final : SyncIo {
     ps.head_number = st.head_number;
     ps.known_blocks.insert(st.head_hash);
     downloader->add_peer(ps.info.id, st, sync_now());
+    if (validator && ps.info.type == p2p::NodeType::kCN &&
+        chain().council().contains(crypto::address_of(ps.info.node_id))) {
+      const p2p::ConnId id = ps.info.id;
+      validator->replay_current_height([this, id](const Bytes& message) {
+        auto sent = peers->send(id, kConsensusCode, message);
+        if (!sent.ok())
+          log->debug("consensus replay to {}: {}", describe(id), sent.error().message);
+      });
+    }
   }
 
   void handle(PeerState& ps, NewBlockHashesMsg& m) {

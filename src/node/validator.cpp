@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <optional>
 
@@ -20,6 +21,9 @@ namespace cc::node {
 using json = nlohmann::json;
 
 namespace {
+
+// Consensus messages kept per height for late-connecting peers (a few rounds' worth).
+constexpr std::size_t kMaxReplayMessages = 32;
 
 consensus::SignGuardState to_guard_state(const storage::SignState& s) {
   consensus::SignGuardState g;
@@ -86,7 +90,20 @@ struct Validator::Impl {
     }
   }
 
-  void apply(consensus::Broadcast& b) { hooks.broadcast(b.message); }
+  // What this node broadcast at the current height, for peers that connect later; bounded
+  // (a height with many rounds keeps its latest messages).
+  std::uint64_t sent_height = 0;
+  std::deque<Bytes> sent;
+
+  void apply(consensus::Broadcast& b) {
+    if (core->height() != sent_height) {
+      sent.clear();
+      sent_height = core->height();
+    }
+    sent.push_back(b.message);
+    if (sent.size() > kMaxReplayMessages) sent.pop_front();
+    hooks.broadcast(b.message);
+  }
 
   void apply(consensus::ScheduleTimer& t) {
     const std::uint64_t now = unix_ms_now();
@@ -261,6 +278,11 @@ Status Validator::on_message(ByteView encoded) {
   if (!msg.ok()) return msg.error();
   impl_->run(impl_->core->on_message(*msg, unix_ms_now()));
   return ok_status();
+}
+
+void Validator::replay_current_height(const std::function<void(const Bytes&)>& send) const {
+  if (impl_->stopped || !impl_->core || impl_->core->height() != impl_->sent_height) return;
+  for (const auto& message : impl_->sent) send(message);
 }
 
 void Validator::on_head_moved() {

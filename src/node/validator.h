@@ -52,6 +52,10 @@ class Validator {
   [[nodiscard]] Status on_message(ByteView encoded);
   // The chain head moved without us (sync or a pushed block): move to the next height.
   void on_head_moved();
+  // A council CN just became reachable: hand `send` the consensus messages this node already
+  // broadcast at the current height (the same signed bytes, nothing re-signed), so a peer that
+  // connected late — e.g. every peer at network start — need not wait out a round timeout.
+  void replay_current_height(const std::function<void(const Bytes& message)>& send) const;
   // Stops timers; later timer events are ignored.
   void stop();
 
