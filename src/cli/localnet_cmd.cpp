@@ -18,9 +18,9 @@
 #include "localnet/init.h"
 #include "localnet/load.h"
 #include "localnet/manifest.h"
-#include "localnet/process.h"
 #include "localnet/status.h"
 #include "localnet/supervisor.h"
+#include "util/process.h"
 
 namespace cc::cli {
 namespace {
@@ -162,7 +162,7 @@ void ln_run_logs(const LnLogsArgs& a) {
   const bool prefix = nodes.size() > 1;
   std::vector<std::uintmax_t> offsets;
   for (const auto* n : nodes) {
-    const std::string tail = localnet::tail_lines(n->log, a.lines);
+    const std::string tail = util::tail_lines(n->log, a.lines);
     if (prefix) {
       std::printf("==> %s (%s) <==\n", n->name.c_str(), n->log.c_str());
     }

@@ -12,13 +12,13 @@
 #include <map>
 #include <thread>
 
-#include "localnet/process.h"
 #include "node/config.h"
 #include "node/control.h"
 #include "node/datadir.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/process.h"
 
 namespace cc::localnet {
 namespace {
@@ -70,7 +70,7 @@ void sup_append_line(const fs::path& path, const std::string& line) {
 }
 
 std::string sup_log_quote(const NodeEntry& n) {
-  std::string tail = tail_lines(n.log, kLogTailLines);
+  std::string tail = util::tail_lines(n.log, kLogTailLines);
   if (tail.empty()) return "\n  (" + n.log.string() + " is empty)";
   std::string out = "\n  last lines of " + n.log.string() + ":\n";
   std::size_t pos = 0;
@@ -111,11 +111,11 @@ class Supervisor {
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    if (auto st = write_pid_file(supervisor_pid_path(m_), ::getpid()); !st.ok()) {
+    if (auto st = util::write_pid_file(supervisor_pid_path(m_), ::getpid()); !st.ok()) {
       log_->error("{}", st.error().message);
       return 1;
     }
-    auto exe = self_exe();
+    auto exe = util::self_exe();
     if (!exe.ok()) {
       log_->error("{}", exe.error().message);
       std::error_code ec;
@@ -175,9 +175,9 @@ class Supervisor {
     (void)ensure_dir(n.log.parent_path());
     sup_append_line(n.log, "---- corecell localnet: starting " + n.name + " (" +
                                std::to_string(unix_seconds_now()) + " unix time) ----");
-    SpawnOptions opt;
+    util::SpawnOptions opt;
     opt.log = n.log;
-    auto pid = spawn_process(
+    auto pid = util::spawn_process(
         {exe_.string(), "node", "--role", sup_node_role_arg(n.role), "--conf", n.conf.string()},
         opt);
     if (!pid.ok()) {
@@ -186,7 +186,7 @@ class Supervisor {
       return;
     }
     c.pid = *pid;
-    (void)write_pid_file(node_pid_path(m_, n), c.pid);
+    (void)util::write_pid_file(node_pid_path(m_, n), c.pid);
     log_->info("started {} (pid {}): {} node --role {} --conf {}", n.name, c.pid, exe_.string(),
                sup_node_role_arg(n.role), n.conf.string());
   }
@@ -270,16 +270,16 @@ fs::path node_exit_path(const Manifest& m, const NodeEntry& n) {
 }
 
 std::optional<pid_t> supervisor_pid(const Manifest& m) {
-  auto pid = read_pid_file(supervisor_pid_path(m));
+  auto pid = util::read_pid_file(supervisor_pid_path(m));
   // The whole argument, with the separator after it: /tmp/a must not match /tmp/ab.
-  if (pid && process_matches(*pid, "supervise --dir " + m.dir.string() + " ")) return pid;
+  if (pid && util::process_matches(*pid, "supervise --dir " + m.dir.string() + " ")) return pid;
   return std::nullopt;
 }
 
 std::optional<pid_t> node_pid(const Manifest& m, const NodeEntry& n) {
   for (const fs::path& file : {node_pid_path(m, n), node::lock_path(n.data_dir)}) {
-    auto pid = read_pid_file(file);
-    if (pid && process_matches(*pid, "--conf " + n.conf.string() + " ")) return pid;
+    auto pid = util::read_pid_file(file);
+    if (pid && util::process_matches(*pid, "--conf " + n.conf.string() + " ")) return pid;
   }
   return std::nullopt;
 }
@@ -310,10 +310,10 @@ Result<UpResult> localnet_up(const Manifest& m, std::chrono::seconds timeout,
     CC_TRY_STATUS(sup_remove_stale_files(m, n));
     fs::remove(node_exit_path(m, n), ec);
   }
-  CC_TRY_ASSIGN(const fs::path exe, self_exe());
+  CC_TRY_ASSIGN(const fs::path exe, util::self_exe());
   const auto t0 = SteadyClock::now();
-  CC_TRY_STATUS(spawn_daemon({exe.string(), "localnet", "supervise", "--dir", m.dir.string()},
-                             supervisor_log_path(m)));
+  CC_TRY_STATUS(util::spawn_daemon({exe.string(), "localnet", "supervise", "--dir", m.dir.string()},
+                                   supervisor_log_path(m)));
 
   auto fail = [&](const std::string& message) -> Error {
     (void)localnet_down(m);  // leave nothing half-started behind
@@ -324,7 +324,7 @@ Result<UpResult> localnet_up(const Manifest& m, std::chrono::seconds timeout,
     if (SteadyClock::now() > t0 + 10s) {
       return fail("the supervisor did not start within 10 s; last lines of " +
                   supervisor_log_path(m).string() + ":\n" +
-                  tail_lines(supervisor_log_path(m), kLogTailLines));
+                  util::tail_lines(supervisor_log_path(m), kLogTailLines));
     }
     std::this_thread::sleep_for(50ms);
   }
@@ -360,7 +360,7 @@ Result<UpResult> localnet_up(const Manifest& m, std::chrono::seconds timeout,
     if (!supervisor_pid(m)) {
       return fail("the supervisor exited while nodes were starting; last lines of " +
                   supervisor_log_path(m).string() + ":\n" +
-                  tail_lines(supervisor_log_path(m), kLogTailLines));
+                  util::tail_lines(supervisor_log_path(m), kLogTailLines));
     }
     if (SteadyClock::now() > deadline) {
       std::string names;
@@ -390,9 +390,9 @@ Result<DownResult> localnet_down(const Manifest& m) {
     r.supervisor_was_running = true;
     ::kill(*sup, SIGTERM);
     // The supervisor gives its nodes kStopGrace, then SIGKILLs them; allow for that and more.
-    if (!wait_process_gone(*sup, kStopGrace + 10s)) {
+    if (!util::wait_process_gone(*sup, kStopGrace + 10s)) {
       ::kill(*sup, SIGKILL);
-      (void)wait_process_gone(*sup, 5s);
+      (void)util::wait_process_gone(*sup, 5s);
     }
   }
   // Nodes left without a supervisor (it was killed, or never started them): stop them directly.
@@ -409,10 +409,10 @@ Result<DownResult> localnet_down(const Manifest& m) {
     const auto rest = deadline > now
                           ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)
                           : 0ms;
-    if (!wait_process_gone(pid, rest)) {
+    if (!util::wait_process_gone(pid, rest)) {
       r.killed.push_back(n->name);
       ::kill(pid, SIGKILL);
-      if (!wait_process_gone(pid, 5s)) {
+      if (!util::wait_process_gone(pid, 5s)) {
         return make_error("localnet.stop_failed", "node " + n->name + " (pid " +
                                                       std::to_string(pid) +
                                                       ") survived SIGKILL; check it with ps");

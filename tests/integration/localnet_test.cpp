@@ -15,12 +15,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "localnet/process.h"
 #include "node/datadir.h"
 #include "storage/chaindb.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
+#include "util/process.h"
 
 namespace cc {
 namespace {
@@ -42,7 +42,7 @@ std::vector<pid_t> ln_processes_mentioning(const std::string& needle) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = std::stoi(name);
-    if (pid != ::getpid() && localnet::process_matches(pid, needle)) out.push_back(pid);
+    if (pid != ::getpid() && util::process_matches(pid, needle)) out.push_back(pid);
   }
   return out;
 }
@@ -148,7 +148,7 @@ TEST(Localnet, FourCellsWithStandbyAndEndpointMakeBlocksCarryLoadAndStopWithoutL
   auto down = ln_corecell({"localnet", "down", "--dir", dir.string()}, 60s);
   ASSERT_EQ(down.exit_code, 0) << down.err;
   EXPECT_NE(down.out.find("stopped: 10 nodes"), std::string::npos) << down.out;
-  for (pid_t pid : pids) EXPECT_FALSE(localnet::process_alive(pid)) << "pid " << pid;
+  for (pid_t pid : pids) EXPECT_FALSE(util::process_alive(pid)) << "pid " << pid;
   EXPECT_TRUE(ln_processes_mentioning(dir.string()).empty());
   for (const auto& name : names) {
     const fs::path dd = dir / "nodes" / name;
@@ -226,7 +226,7 @@ TEST(Localnet, SupervisorRestartsOnlyNodesWhoseConfSaysAutoRestart) {
   ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
 
   auto pid_of = [&](const std::string& name) {
-    return localnet::read_pid_file(dir / "run" / (name + ".pid"));
+    return util::read_pid_file(dir / "run" / (name + ".pid"));
   };
   const auto pn = pid_of("pn-1-1");
   const auto en = pid_of("en-1");

@@ -54,11 +54,11 @@
 #include "crypto/address.h"
 #include "crypto/keccak.h"
 #include "crypto/secp256k1.h"
-#include "localnet/process.h"
 #include "rpc/http_server.h"
 #include "support/promtool.h"
 #include "support/subprocess.h"
 #include "util/bytes.h"
+#include "util/process.h"
 #include "util/u256.h"
 
 namespace cc {
@@ -255,14 +255,14 @@ std::string rpc_start_net() {
   }
   for (const auto& entry : fs::directory_iterator(net.dir / "run")) {
     if (entry.path().extension() != ".pid") continue;
-    if (auto pid = localnet::read_pid_file(entry.path())) net.pids.push_back(*pid);
+    if (auto pid = util::read_pid_file(entry.path())) net.pids.push_back(*pid);
   }
   std::sort(net.pids.begin(), net.pids.end());
   net.pids.erase(std::unique(net.pids.begin(), net.pids.end()), net.pids.end());
   if (net.pids.size() != 4) return "want 4 processes (supervisor + 3 nodes): " + status.dump(2);
   for (const pid_t pid : net.pids) {
     // What TearDownTestSuite's check relies on: each process names the localnet directory.
-    if (!localnet::process_matches(pid, net.dir.string())) {
+    if (!util::process_matches(pid, net.dir.string())) {
       return fmt::format("pid {} is not a live process of {}", pid, net.dir.string());
     }
   }
@@ -645,13 +645,13 @@ class RpcLocalnet : public ::testing::Test {
       do {
         left.clear();
         for (const pid_t pid : net.pids) {
-          if (localnet::process_matches(pid, net.dir.string())) left.push_back(pid);
+          if (util::process_matches(pid, net.dir.string())) left.push_back(pid);
         }
         for (const auto& entry : fs::directory_iterator("/proc")) {
           const std::string name = entry.path().filename().string();
           if (name.find_first_not_of("0123456789") != std::string::npos) continue;
           const pid_t pid = std::stoi(name);
-          if (pid != ::getpid() && localnet::process_matches(pid, net.dir.string()) &&
+          if (pid != ::getpid() && util::process_matches(pid, net.dir.string()) &&
               std::find(left.begin(), left.end(), pid) == left.end()) {
             left.push_back(pid);
           }

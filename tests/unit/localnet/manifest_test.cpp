@@ -13,12 +13,12 @@
 #include "crypto/address.h"
 #include "crypto/nodekey.h"
 #include "localnet/init.h"
-#include "localnet/process.h"
 #include "localnet/status.h"
 #include "node/config.h"
 #include "p2p/static_nodes.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
+#include "util/process.h"
 
 namespace cc::localnet {
 namespace {
@@ -207,31 +207,6 @@ TEST(LocalnetInit, RefusesADirectoryTooLongForTheNodesControlSockets) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "localnet.path_too_long");
   EXPECT_FALSE(fs::exists(p.dir));
-}
-
-TEST(LocalnetProcess, TailLinesReturnsTheLastLinesOfAFile) {
-  cc::testing::TempDir tmp;
-  const fs::path f = tmp.path() / "log";
-  ASSERT_TRUE(atomic_write_file(f, std::string("a\nb\nc\n")).ok());
-  EXPECT_EQ(tail_lines(f, 2), "b\nc\n");
-  EXPECT_EQ(tail_lines(f, 3), "a\nb\nc\n");
-  EXPECT_EQ(tail_lines(f, 10), "a\nb\nc\n");
-  EXPECT_EQ(tail_lines(f, 0), "");
-  ASSERT_TRUE(atomic_write_file(f, std::string("a\nb")).ok());
-  EXPECT_EQ(tail_lines(f, 1), "b");
-  EXPECT_EQ(tail_lines(tmp.path() / "missing", 5), "");
-}
-
-TEST(LocalnetProcess, PidFilesAndLivenessOfThisProcess) {
-  cc::testing::TempDir tmp;
-  const fs::path f = tmp.path() / "x.pid";
-  EXPECT_FALSE(read_pid_file(f).has_value());
-  ASSERT_TRUE(write_pid_file(f, ::getpid()).ok());
-  EXPECT_EQ(read_pid_file(f), ::getpid());
-  EXPECT_TRUE(process_alive(::getpid()));
-  EXPECT_TRUE(process_matches(::getpid(), "unit_localnet"));
-  EXPECT_FALSE(process_matches(::getpid(), "no-such-program-name"));
-  EXPECT_FALSE(process_alive(0));
 }
 
 TEST(LocalnetStatus, InSyncNeedsPeersNoDownloadAndAHeadWithinOneBlockOfTheBest) {

@@ -1,7 +1,7 @@
-// localnet/process.h — owns the process primitives the localnet supervisor and its commands
-// share: spawning a program with its output appended to a log file, pid files, telling whether a
-// pid is still the process we started (not a zombie, not a recycled pid), and reading the tail
-// of a log. Linux only (/proc). It never decides what to run or when (localnet/supervisor.h).
+// util/process.h — owns the process primitives the localnet supervisor, the HA agent and their
+// commands share: spawning a program with its output appended to a log file, pid files, telling
+// whether a pid is still the process we started (not a zombie, not a recycled pid), and reading the
+// tail of a log. Linux only (/proc). It never decides what to run or when (localnet/supervisor.h).
 #pragma once
 
 #include <sys/types.h>
@@ -15,7 +15,7 @@
 
 #include "util/result.h"
 
-namespace cc::localnet {
+namespace cc::util {
 
 // The running corecell binary (/proc/self/exe resolved), so children run the same build.
 [[nodiscard]] Result<std::filesystem::path> self_exe();
@@ -55,4 +55,4 @@ bool terminate_process(pid_t pid, std::chrono::milliseconds grace);
 // The last `lines` lines of a text file ("" when missing); reads at most the last 1 MiB.
 [[nodiscard]] std::string tail_lines(const std::filesystem::path& path, std::size_t lines);
 
-}  // namespace cc::localnet
+}  // namespace cc::util

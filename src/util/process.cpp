@@ -1,4 +1,4 @@
-#include "localnet/process.h"
+#include "util/process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace cc::localnet {
+namespace cc::util {
 namespace {
 namespace fs = std::filesystem;
 
@@ -173,4 +173,4 @@ std::string tail_lines(const fs::path& path, std::size_t lines) {
   return text.substr(pos);
 }
 
-}  // namespace cc::localnet
+}  // namespace cc::util
