@@ -23,6 +23,7 @@ int run(int argc, char** argv) {
   add_chaindb_commands(app);
   add_ctl_commands(app);
   add_localnet_commands(app);
+  add_ha_commands(app);
 
   try {
     app.parse(argc, argv);

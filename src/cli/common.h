@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "util/result.h"
 
 namespace cc::cli {
@@ -27,6 +29,11 @@ T or_fail(Result<T> r) {
 
 inline void or_fail(const Status& st) {
   if (!st.ok()) fail(st.error());
+}
+
+// A JSON value as a table cell: strings without quotes, anything else as JSON.
+inline std::string text_of(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
 }  // namespace cc::cli

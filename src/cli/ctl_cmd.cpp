@@ -29,8 +29,6 @@ std::filesystem::path socket_of(const CtlArgs& a) {
   return node::control_socket_path(std::filesystem::absolute(a.datadir));
 }
 
-std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
 void print_status(const json& s) {
   std::printf("role      %s\n", text_of(s.value("role", json("?"))).c_str());
   std::printf("address   %s\n", text_of(s.value("address", json("?"))).c_str());

@@ -3,12 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "chain/generator.h"
 #include "chain/genesis.h"
 #include "crypto/address.h"
+#include "crypto/keystore.h"
 #include "crypto/nodekey.h"
 #include "node/config.h"
 #include "node/datadir.h"
@@ -66,6 +68,66 @@ Status init_check_dir(const fs::path& dir) {
     }
   }
   return ensure_dir(dir);
+}
+
+// HA agent timings for one machine: a 2 s lease renewed every 200 ms (200 + 2 x 400 <= 2000).
+constexpr const char* kLocalnetHaTiming =
+    "HA_LEASE_TTL_MS=\"2000\"\nHA_LOOP_MS=\"200\"\nHA_RETRY_MS=\"400\"\n"
+    "HA_PERMIT_MARGIN_MS=\"300\"\nHA_NODE_HUNG_MS=\"1500\"\nHA_STOP_GRACE_MS=\"5000\"\n";
+inline constexpr std::uint16_t kAgentMetricsPort = 61002;
+
+struct HaCell {
+  std::size_t cell = 0;
+  fs::path dir;  // D/ha/cell-C
+  std::string cell_ip;
+  std::string validator_address;
+};
+
+// The cell's shared HA files: the validator key's encrypted backup and its passphrase (both
+// 0600). The lease file is created by the agents.
+Result<HaCell> init_ha_cell(const fs::path& dir, const PlannedNode& active,
+                            const crypto::NodeIdentity& validator) {
+  HaCell c;
+  c.cell = active.cell;
+  c.dir = dir / "ha" / ("cell-" + std::to_string(active.cell));
+  c.cell_ip = active.ip;
+  c.validator_address = crypto::to_checksum_hex(validator.address);
+  CC_TRY_STATUS(ensure_dir(c.dir));
+  const std::string passphrase = to_hex(crypto::PrivateKey::generate().bytes());
+  CC_TRY_STATUS(atomic_write_file(c.dir / "passphrase", passphrase + "\n", 0600));
+  // Interactive cost (64 MiB): a local network's agents decrypt it at every start.
+  CC_TRY_ASSIGN(auto backup, crypto::encrypt_backup(validator.key, passphrase,
+                                                    crypto::KdfParams::interactive()));
+  CC_TRY_STATUS(atomic_write_file(c.dir / "validator.backup", backup, 0600));
+  return c;
+}
+
+// One host's agent conf (DATA_DIR/ha.conf) and its own standby key (DATA_DIR/ha/standby.nodekey).
+Status init_ha_host(const HaCell& cell, const fs::path& data_dir, const std::string& name,
+                    const std::string& host_ip, bool initial_active,
+                    const crypto::PrivateKey& standby_key) {
+  CC_TRY_STATUS(ensure_dir(data_dir / "ha"));
+  CC_TRY_STATUS(crypto::save_nodekey_file(data_dir / "ha" / "standby.nodekey", standby_key));
+  const std::string cell_rel = "../../ha/cell-" + std::to_string(cell.cell) + "/";
+  std::string conf = "# HA agent of " + name + " (cell " + std::to_string(cell.cell) +
+                     "), written by `corecell localnet init`; keys in docs/HA.md\n";
+  conf += "HA_NAME=\"" + name + "\"\n";
+  conf += "HA_NODE_CONF=\"kcnd.conf\"\n";
+  conf += "HA_VALIDATOR_KEY_BACKUP=\"" + cell_rel + "validator.backup\"\n";
+  conf += "HA_PASSPHRASE_FILE=\"" + cell_rel + "passphrase\"\n";
+  conf += "HA_VALIDATOR_ADDRESS=\"" + cell.validator_address + "\"\n";
+  conf += "HA_STANDBY_NODEKEY=\"ha/standby.nodekey\"\n";
+  conf += "HA_CELL_IP=\"" + cell.cell_ip + "\"\n";
+  conf += "HA_HOST_IP=\"" + host_ip + "\"\n";
+  conf += std::string("HA_INITIAL_ROLE=\"") + (initial_active ? "active" : "standby") + "\"\n";
+  conf += "HA_LEASE=\"local\"\n";
+  conf += "HA_LEASE_FILE=\"" + cell_rel + "lease.json\"\n";
+  conf += "HA_IP_MOVER=\"loopback\"\n";
+  conf += "HA_STATE_DIR=\"ha\"\n";
+  conf += "HA_METRICS_ADDR=\"" + host_ip + "\"\n";
+  conf += "HA_METRICS_PORT=\"" + std::to_string(kAgentMetricsPort) + "\"\n";
+  conf += kLocalnetHaTiming;
+  return atomic_write_file(data_dir / "ha.conf", conf);
 }
 
 }  // namespace
@@ -132,6 +194,12 @@ Result<Manifest> init_localnet(const InitParams& params) {
   CC_TRY_STATUS(atomic_write_file(m.accounts, accounts.dump(2) + "\n", 0600));
   for (const auto& a : g.council) m.council.push_back(crypto::to_checksum_hex(a));
 
+  std::optional<HaCell> ha_cell;
+  if (params.topology.standby) {
+    const std::size_t active = *params.topology.standby - 1;  // cn-C is the C-th node
+    CC_TRY_ASSIGN(ha_cell, init_ha_cell(dir, plan.nodes[active], ids[active]));
+  }
+
   for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
     const PlannedNode& n = plan.nodes[i];
     const Peering& peers = plan.peering[i];
@@ -147,14 +215,16 @@ Result<Manifest> init_localnet(const InitParams& params) {
     cfg.port = kP2pPort;
     cfg.subport = kP2pPort + 1;
     cfg.public_ip = n.ip;
+    // An HA host serves RPC and metrics on its own address: the cell's address moves.
+    const std::string service_ip = n.ha_host_ip.empty() ? n.ip : n.ha_host_ip;
     cfg.rpc_enable = true;
-    cfg.rpc_addr = n.ip;
+    cfg.rpc_addr = service_ip;
     cfg.rpc_port = kRpcPort;
     cfg.rpc_api = {"kaia", "klay", "eth", "net", "web3", "admin", "istanbul"};
     cfg.metrics = true;
     cfg.prometheus = true;
     cfg.prometheus_port = kMetricsPort;
-    init_set_prometheus_addr(cfg, n.ip);
+    init_set_prometheus_addr(cfg, service_ip);
     cfg.auto_restart = false;
     if (n.role == NodeRole::cn) {
       for (std::size_t j : peers.cn_allowlist) cfg.cn_allowlist.push_back(plan.nodes[j].ip);
@@ -185,8 +255,8 @@ Result<Manifest> init_localnet(const InitParams& params) {
     e.standby = n.standby;
     e.ip = n.ip;
     e.p2p_port = kP2pPort;
-    e.rpc_url = "http://" + n.ip + ":" + std::to_string(kRpcPort);
-    e.metrics_url = "http://" + n.ip + ":" + std::to_string(kMetricsPort) + "/metrics";
+    e.rpc_url = "http://" + service_ip + ":" + std::to_string(kRpcPort);
+    e.metrics_url = "http://" + service_ip + ":" + std::to_string(kMetricsPort) + "/metrics";
     e.data_dir = data_dir;
     e.conf = conf;
     e.log = loaded.log_dir / kNodeLogName;
@@ -194,6 +264,17 @@ Result<Manifest> init_localnet(const InitParams& params) {
     e.node_id = to_hex(ids[i].node_id);
     e.kni = init_kni(ids[i], n);
     e.auto_restart = loaded.auto_restart;
+    if (ha_cell && n.role == NodeRole::cn && n.cell == ha_cell->cell) {
+      // The agent runs this node (and the supervisor restarts the agent, as systemd would).
+      const bool active = !n.standby;
+      e.host_ip = active ? n.ha_host_ip : n.ip;
+      CC_TRY_STATUS(init_ha_host(*ha_cell, data_dir, n.name, e.host_ip, active,
+                                 active ? crypto::PrivateKey::generate() : ids[i].key));
+      e.ha_conf = data_dir / "ha.conf";
+      e.ha_log = loaded.log_dir / "agent.log";
+      e.log = data_dir / "ha" / "node.log";
+      e.auto_restart = true;
+    }
     m.nodes.push_back(std::move(e));
   }
   CC_TRY_STATUS(atomic_write_file(manifest_path(dir), manifest_to_json(m)));

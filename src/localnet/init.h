@@ -8,6 +8,12 @@
 //     klay/nodekey                    Kaia format (crypto/nodekey.h)
 //     static-nodes.json               kni URLs of the peers it dials
 //     logs/node.log                   the node's output (written by the supervisor)
+//   with --standby C, the two CN hosts of cell C run HA agents (ha/agent.h) on a local lease:
+//   D/ha/cell-C/validator.backup    the validator key's encrypted backup (mode 0600)
+//   D/ha/cell-C/passphrase          its passphrase (mode 0600); lease.json appears at run time
+//   D/nodes/<cn host>/ha.conf       the agent's conf (loopback IP mover, 2 s lease)
+//   D/nodes/<cn host>/ha/           standby.nodekey (the host's own key), node.log, events.jsonl
+//   D/nodes/<cn host>/logs/agent.log  the agent's output
 // Paths inside the conf files are relative to the conf (DATA_DIR=".", GENESIS="../../genesis.json")
 // so D can be moved. It never overwrites anything: a non-empty D is refused.
 #pragma once

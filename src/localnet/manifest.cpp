@@ -88,21 +88,27 @@ std::string manifest_to_json(const Manifest& m) {
   j["council"] = m.council;
   json nodes = json::array();
   for (const auto& n : m.nodes) {
-    nodes.push_back({{"name", n.name},
-                     {"cell", n.cell},
-                     {"role", role_text(n.role)},
-                     {"standby", n.standby},
-                     {"ip", n.ip},
-                     {"p2pPort", n.p2p_port},
-                     {"rpcUrl", n.rpc_url},
-                     {"metricsUrl", n.metrics_url},
-                     {"dataDir", mf_relative(n.data_dir, m.dir)},
-                     {"conf", mf_relative(n.conf, m.dir)},
-                     {"log", mf_relative(n.log, m.dir)},
-                     {"address", n.address},
-                     {"nodeId", n.node_id},
-                     {"kni", n.kni},
-                     {"autoRestart", n.auto_restart}});
+    json o = {{"name", n.name},
+              {"cell", n.cell},
+              {"role", role_text(n.role)},
+              {"standby", n.standby},
+              {"ip", n.ip},
+              {"p2pPort", n.p2p_port},
+              {"rpcUrl", n.rpc_url},
+              {"metricsUrl", n.metrics_url},
+              {"dataDir", mf_relative(n.data_dir, m.dir)},
+              {"conf", mf_relative(n.conf, m.dir)},
+              {"log", mf_relative(n.log, m.dir)},
+              {"address", n.address},
+              {"nodeId", n.node_id},
+              {"kni", n.kni},
+              {"autoRestart", n.auto_restart}};
+    if (n.has_agent()) {
+      o["haConf"] = mf_relative(n.ha_conf, m.dir);
+      o["haLog"] = mf_relative(n.ha_log, m.dir);
+      o["hostIp"] = n.host_ip;
+    }
+    nodes.push_back(std::move(o));
   }
   j["nodes"] = nodes;
   return j.dump(2) + "\n";
@@ -175,6 +181,13 @@ Result<Manifest> parse_manifest(std::string_view text, const fs::path& dir,
     CC_TRY_ASSIGN(n.node_id, r.str("nodeId"));
     CC_TRY_ASSIGN(n.kni, r.str("kni"));
     CC_TRY_ASSIGN(n.auto_restart, r.boolean("autoRestart"));
+    if (o.contains("haConf")) {
+      CC_TRY_ASSIGN(auto ha_conf, r.str("haConf"));
+      CC_TRY_ASSIGN(auto ha_log, r.str("haLog"));
+      CC_TRY_ASSIGN(n.host_ip, r.str("hostIp"));
+      n.ha_conf = mf_resolve(ha_conf, dir);
+      n.ha_log = mf_resolve(ha_log, dir);
+    }
     m.nodes.push_back(std::move(n));
   }
   return m;

@@ -2,7 +2,10 @@
 // every `corecell localnet` subcommand (and tests, and the demo) reads: the network's chain id
 // and files, and for every node its name, cell, role, addresses, ports, files and identity.
 // Paths are stored relative to D (so a localnet directory can be moved) and resolved against D
-// when loaded. Format (version 1):
+// when loaded. The CN hosts of a cell with a standby carry "haConf" (the HA agent's conf: the
+// supervisor runs `corecell ha agent`, which runs the node), "haLog" (the agent's output) and
+// "hostIp" (the host's own address; "ip" is then the cell's public address for the active and
+// the host address for the standby). Format (version 1):
 //   {
 //     "version": 1,
 //     "chainId": 8888, "networkId": 8888,
@@ -15,6 +18,8 @@
 //        "dataDir": "nodes/cn-1", "conf": "nodes/cn-1/kcnd.conf", "log":
 //        "nodes/cn-1/logs/node.log", "address": "0x<checksummed>", "nodeId": "<128 hex>", "kni":
 //        "kni://...", "autoRestart": false},
+//       {"name": "cn-1-standby", ..., "haConf": "nodes/cn-1-standby/ha.conf",
+//        "haLog": "nodes/cn-1-standby/logs/agent.log", "hostIp": "127.0.0.14"},
 //       ...
 //     ]
 //   }
@@ -53,6 +58,12 @@ struct NodeEntry {
   std::string node_id;             // 128 hex
   std::string kni;
   bool auto_restart = false;  // AUTO_RESTART of its conf: the supervisor restarts it on exit
+  // HA hosts only (empty otherwise): the agent's conf and log, and the host's own address.
+  std::filesystem::path ha_conf;  // absolute after load
+  std::filesystem::path ha_log;   // absolute after load
+  std::string host_ip;
+
+  [[nodiscard]] bool has_agent() const { return !ha_conf.empty(); }
 };
 
 struct Manifest {

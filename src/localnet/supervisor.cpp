@@ -176,10 +176,16 @@ class Supervisor {
     sup_append_line(n.log, "---- corecell localnet: starting " + n.name + " (" +
                                std::to_string(unix_seconds_now()) + " unix time) ----");
     util::SpawnOptions opt;
-    opt.log = n.log;
-    auto pid = util::spawn_process(
-        {exe_.string(), "node", "--role", sup_node_role_arg(n.role), "--conf", n.conf.string()},
-        opt);
+    // An HA host: its agent runs (and owns) the node; the agent's own output has its log.
+    std::vector<std::string> argv =
+        n.has_agent()
+            ? std::vector<std::string>{exe_.string(), "ha", "agent", "--conf", n.ha_conf.string()}
+            : std::vector<std::string>{exe_.string(), "node",
+                                       "--role",      sup_node_role_arg(n.role),
+                                       "--conf",      n.conf.string()};
+    opt.log = n.has_agent() ? n.ha_log : n.log;
+    if (n.has_agent()) (void)ensure_dir(n.ha_log.parent_path());
+    auto pid = util::spawn_process(argv, opt);
     if (!pid.ok()) {
       log_->error("{}: {}", n.name, pid.error().message);
       (void)atomic_write_file(node_exit_path(m_, n), "not started: " + pid.error().message + "\n");
@@ -187,8 +193,9 @@ class Supervisor {
     }
     c.pid = *pid;
     (void)util::write_pid_file(node_pid_path(m_, n), c.pid);
-    log_->info("started {} (pid {}): {} node --role {} --conf {}", n.name, c.pid, exe_.string(),
-               sup_node_role_arg(n.role), n.conf.string());
+    std::string cmdline;
+    for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+    log_->info("started {} (pid {}): {}", n.name, c.pid, cmdline);
   }
 
   void reap() {

@@ -28,7 +28,8 @@ bool topo_is_loopback_prefix(std::string_view prefix) {
 }
 
 std::size_t topo_node_count(const TopologyParams& p) {
-  return p.cells + (p.standby ? 1 : 0) + p.cells * p.pns_per_cell + p.ens;
+  // A standby adds its own node and the HA host address of its cell's CN.
+  return p.cells + (p.standby ? 2 : 0) + p.cells * p.pns_per_cell + p.ens;
 }
 
 }  // namespace
@@ -99,7 +100,7 @@ Result<Plan> make_plan(const TopologyParams& p) {
   unsigned host = p.first_host;
   auto add = [&](std::string name, std::size_t cell, NodeRole role, bool standby) {
     plan.nodes.push_back(PlannedNode{std::move(name), cell, role, standby,
-                                     p.ip_prefix + "." + std::to_string(host)});
+                                     p.ip_prefix + "." + std::to_string(host), ""});
     ++host;
   };
   for (std::size_t c = 1; c <= p.cells; ++c) add("cn-" + std::to_string(c), c, NodeRole::cn, false);
@@ -112,6 +113,7 @@ Result<Plan> make_plan(const TopologyParams& p) {
     }
   }
   for (std::size_t e = 1; e <= p.ens; ++e) add("en-" + std::to_string(e), 0, NodeRole::en, false);
+  if (p.standby) plan.nodes[*p.standby - 1].ha_host_ip = p.ip_prefix + "." + std::to_string(host++);
 
   const auto council = plan.council();
   auto pns_of_cell = [&](std::size_t cell) {
@@ -127,12 +129,12 @@ Result<Plan> make_plan(const TopologyParams& p) {
     Peering& peer = plan.peering[i];
     switch (n.role) {
       case NodeRole::cn:
-        // Active and standby alike admit the other cells' CNs and keep their own cell's PNs;
-        // only council members dial the council (a standby would be refused: not in council).
+        // Active and standby alike admit and list the other cells' CNs and keep their own
+        // cell's PNs (a node whose key is not in the council skips the CNs when dialing).
         for (std::size_t j : council) {
           if (plan.nodes[j].cell == n.cell) continue;
           peer.cn_allowlist.push_back(j);
-          if (!n.standby) peer.static_nodes.push_back(j);
+          peer.static_nodes.push_back(j);
         }
         peer.proxy_nodes = pns_of_cell(n.cell);
         break;

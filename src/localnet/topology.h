@@ -4,7 +4,11 @@
 //   CN   dials the other council CNs; admits CNs from their IPs (CN_ALLOWLIST) and its own PNs
 //        (PROXY_NODES, which it also dials);
 //   standby CN of cell C   its own key (not in the council) and its own address; the same
-//        CN_ALLOWLIST and PROXY_NODES as cell C's CN, so it dials and syncs through C's PNs only;
+//        CN_ALLOWLIST, PROXY_NODES and static nodes as cell C's CN (the guide: the same config
+//        but the nodekey); while its key is not a council member the node dials only the PNs.
+//        Cell C's two CN hosts run HA agents (ha/agent.h): cell C's CN address (`ip`) is the
+//        cell's public address, bound only by the active; its host also gets an address of its
+//        own (`ha_host_ip`, allocated after every node) for the times it is the standby;
 //   PN   dials the other cells' PNs (its own CN dials it);
 //   EN   dials up to kEnPeerLimit PNs, spread over the cells.
 // It never touches keys, files or sockets (localnet/init.h turns a plan into files), so the
@@ -46,6 +50,9 @@ struct PlannedNode {
   NodeRole role = NodeRole::cn;
   bool standby = false;
   std::string ip;
+  // The HA host address of the standby cell's CN (its `ip` is the cell's public address); empty
+  // for every other node.
+  std::string ha_host_ip;
 };
 
 // Who this node dials and admits, by index into Plan::nodes.

@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "chain/verify.h"
 #include "crypto/address.h"
 #include "node/chain_server.h"
 #include "node/control.h"
@@ -404,6 +406,58 @@ struct Service::Impl final : SyncIo {
     });
   }
 
+  // --- seals: the chain as a witness (HA) ---
+  // {"cmd":"seals","address":"0x..","depth":N}: which of the newest N blocks (N <= 256) carry a
+  // proposer or commit seal by `address`. A standby's agent asks this before taking over: a
+  // fresh seal by the validator it is about to become means the old active still signs.
+  Result<json> seals_json(const json& request) {
+    auto addr_field = request.find("address");
+    if (addr_field == request.end() || !addr_field->is_string()) {
+      return make_error("control.bad_request", "seals needs \"address\": \"0x...\"");
+    }
+    auto address = crypto::parse_address(addr_field->get<std::string>());
+    if (!address.ok()) return make_error("control.bad_request", address.error().message);
+    std::uint64_t depth = 16;
+    if (auto d = request.find("depth"); d != request.end()) {
+      if (!d->is_number_unsigned() || d->get<std::uint64_t>() == 0 ||
+          d->get<std::uint64_t>() > 256) {
+        return make_error("control.bad_request", "\"depth\" must be an integer 1..256");
+      }
+      depth = d->get<std::uint64_t>();
+    }
+    const std::uint64_t head = chain().head().number;
+    json sealed = json::array();
+    std::optional<std::uint64_t> last;
+    for (std::uint64_t n = head; n >= 1 && head - n < depth; --n) {
+      auto block = chain().db().block_by_number(n);
+      if (!block.ok()) return block.error();
+      if (!*block) break;
+      const auto& header = (*block)->header;
+      bool by_address = false;
+      if (auto proposer = chain::recover_proposer(header); proposer.ok()) {
+        by_address = *proposer == *address;
+      }
+      if (!by_address) {
+        auto committers = chain::verify_committed_seals(header, chain().council());
+        if (committers.ok()) {
+          const auto& c = committers.value();
+          by_address = std::find(c.begin(), c.end(), *address) != c.end();
+        }
+      }
+      if (by_address) {
+        sealed.push_back(n);
+        if (!last) last = n;
+      }
+    }
+    json out;
+    out["head"] = head;
+    out["address"] = crypto::to_checksum_hex(*address);
+    out["depth"] = depth;
+    out["sealed"] = sealed;
+    out["last_sealed"] = last ? json(*last) : json(nullptr);
+    return out;
+  }
+
   // --- status ---
   json status_json() {
     const auto& cfg = node->config();
@@ -552,6 +606,19 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
   if (statics.path) {
     s.log->info("static nodes: {} from {}", statics.nodes.size(), statics.path->string());
   }
+  // An HA standby keeps the active's static-nodes.json (the guide: same config but the nodekey)
+  // yet must not dial the council while its key is not a member: every CN would refuse it.
+  // Once the agent installs the validator key, the same file makes it dial the council at once.
+  if (cfg.role == Role::cn && !s.chain().council().contains(s.node->identity().address)) {
+    const auto before = statics.nodes.size();
+    std::erase_if(statics.nodes, [](const p2p::KniUrl& u) { return u.ntype == "cn"; });
+    if (statics.nodes.size() != before) {
+      s.log->info(
+          "standby CN: not dialing the {} council CN(s) in static-nodes.json until this "
+          "key is a council member",
+          before - statics.nodes.size());
+    }
+  }
 
   p2p::TransportConfig tc;
   tc.node_type = type;
@@ -602,6 +669,7 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
 
   s.control.add_handler("status",
                         [self](const json&) -> Result<json> { return self->status_json(); });
+  s.control.add_handler("seals", [self](const json& r) { return self->seals_json(r); });
   CC_TRY_STATUS(s.control.start(s.node->datadir().control_socket()));
   CC_TRY_STATUS(s.peers->start());
   s.bound_port = s.peers->listen_port();

@@ -50,16 +50,33 @@ storage::SignState to_storage_state(const consensus::SignGuardState& g) {
   return s;
 }
 
-Result<std::pair<std::uint64_t, std::chrono::milliseconds>> permit_args(const json& request) {
+// The permit's epoch and its deadline on the monotonic clock. "deadline_mono_ms" (milliseconds
+// of CLOCK_MONOTONIC, which every process of the host shares) is what the HA agent sends: an
+// absolute deadline cannot be stretched by a request that sat in a socket buffer while the agent
+// was stopped. "ttl_ms" (relative to now) is for an operator at a terminal.
+struct PermitArgs {
+  std::uint64_t epoch = 0;
+  consensus::MonotonicClock::time_point deadline{};
+};
+
+Result<PermitArgs> permit_args(const json& request) {
   auto epoch = request.find("epoch");
   auto ttl = request.find("ttl_ms");
-  if (epoch == request.end() || !epoch->is_number_unsigned() || ttl == request.end() ||
-      !ttl->is_number_unsigned()) {
+  auto deadline = request.find("deadline_mono_ms");
+  const bool has_ttl = ttl != request.end() && ttl->is_number_unsigned();
+  const bool has_deadline = deadline != request.end() && deadline->is_number_unsigned();
+  if (epoch == request.end() || !epoch->is_number_unsigned() || has_ttl == has_deadline) {
     return make_error("control.bad_request",
-                      "permit commands need unsigned integers \"epoch\" and \"ttl_ms\"");
+                      "permit commands need an unsigned integer \"epoch\" and exactly one of "
+                      "\"ttl_ms\" or \"deadline_mono_ms\" (CLOCK_MONOTONIC milliseconds)");
   }
-  return std::make_pair(epoch->get<std::uint64_t>(),
-                        std::chrono::milliseconds(ttl->get<std::uint64_t>()));
+  PermitArgs a;
+  a.epoch = epoch->get<std::uint64_t>();
+  a.deadline = has_ttl ? consensus::MonotonicClock::now() +
+                             std::chrono::milliseconds(ttl->get<std::uint64_t>())
+                       : consensus::MonotonicClock::time_point(
+                             std::chrono::milliseconds(deadline->get<std::uint64_t>()));
+  return a;
 }
 
 }  // namespace
@@ -300,20 +317,31 @@ void Validator::stop() {
 
 Result<json> Validator::permit_grant(const json& request) {
   CC_TRY_ASSIGN(auto args, permit_args(request));
-  CC_TRY_STATUS(
-      impl_->guard->grant_permit(args.first, consensus::MonotonicClock::now() + args.second));
+  // An HA takeover grants with a floor: the lowest height this process may sign at, above every
+  // height the previous holder of the key may have signed at (SIGN-1 across a takeover). It is
+  // raised (and persisted) before the permit exists, so no signature can slip in between.
+  if (auto floor = request.find("floor"); floor != request.end()) {
+    if (!floor->is_number_unsigned()) {
+      return make_error("control.bad_request", "\"floor\" must be an unsigned integer height");
+    }
+    CC_TRY_STATUS(impl_->guard->set_floor(floor->get<std::uint64_t>()));
+    impl_->log->info("validator: signing floor raised to #{} by the permit grant",
+                     floor->get<std::uint64_t>());
+  }
+  CC_TRY_STATUS(impl_->guard->grant_permit(args.epoch, args.deadline));
+  impl_->log->info("validator: signing permit granted (epoch {})", args.epoch);
   return status_json();
 }
 
 Result<json> Validator::permit_renew(const json& request) {
   CC_TRY_ASSIGN(auto args, permit_args(request));
-  CC_TRY_STATUS(
-      impl_->guard->renew_permit(args.first, consensus::MonotonicClock::now() + args.second));
+  CC_TRY_STATUS(impl_->guard->renew_permit(args.epoch, args.deadline));
   return status_json();
 }
 
 Result<json> Validator::permit_revoke(const json&) {
   impl_->guard->revoke_permit();
+  impl_->log->info("validator: signing permit revoked");
   return status_json();
 }
 
@@ -334,7 +362,11 @@ json Validator::status_json() const {
   s["signatures"] = stats.signatures;
   s["refusals"] = stats.refusals;
   s["persist_failures"] = stats.persist_failures;
-  s["last_signed_height"] = impl_->guard->state().max_height;
+  const auto state = impl_->guard->state();
+  s["last_signed_height"] = state.max_height;
+  s["sign_floor"] = state.floor;
+  s["max_epoch"] = state.max_epoch;
+  s["permit_required"] = impl_->node.config().require_signing_permit;
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include "chain/genesis.h"
 #include "crypto/address.h"
 #include "crypto/nodekey.h"
+#include "ha/config.h"
 #include "localnet/init.h"
 #include "localnet/status.h"
 #include "node/config.h"
@@ -155,7 +156,9 @@ TEST(LocalnetInit, WritesConfsThatLoadBackACouncilWithoutTheStandbyAndFundedAcco
     EXPECT_EQ(cfg->port, 32323);
     EXPECT_EQ(cfg->network_id, kDefaultChainId);
     EXPECT_TRUE(cfg->rpc_enable);
-    EXPECT_EQ(cfg->rpc_addr, n.ip);
+    // An HA host serves RPC on its own address (its `ip` is the cell's, which moves).
+    EXPECT_EQ(cfg->rpc_addr, n.has_agent() ? n.host_ip : n.ip);
+    EXPECT_EQ(n.has_agent(), n.role == NodeRole::cn && n.cell == 2) << n.name;
     EXPECT_EQ(cfg->rpc_port, 8551);
     EXPECT_TRUE(cfg->prometheus);
     EXPECT_TRUE(cfg->metrics);
@@ -166,7 +169,9 @@ TEST(LocalnetInit, WritesConfsThatLoadBackACouncilWithoutTheStandbyAndFundedAcco
     ASSERT_TRUE(statics.ok());
     EXPECT_TRUE(statics->warnings.empty());
     if (n.name == "cn-2-standby") {
-      EXPECT_TRUE(statics->nodes.empty());
+      // The active's static nodes (the node skips the CNs while its key is not in the council).
+      EXPECT_EQ(statics->nodes.size(), 3u);
+      EXPECT_EQ(n.host_ip, n.ip);
       ASSERT_EQ(cfg->proxy_nodes.size(), 1u);
       EXPECT_EQ(cfg->proxy_nodes[0], m->find("pn-2-1")->kni);
       EXPECT_EQ(cfg->cn_allowlist,
@@ -174,6 +179,23 @@ TEST(LocalnetInit, WritesConfsThatLoadBackACouncilWithoutTheStandbyAndFundedAcco
     }
     if (n.name == "cn-1") {
       EXPECT_EQ(statics->nodes.size(), 3u);
+    }
+    if (n.name == "cn-2") {
+      EXPECT_EQ(n.host_ip, "127.0.125.20");
+      EXPECT_NE(n.ip, n.host_ip);
+    }
+    if (n.has_agent()) {
+      // The agent conf loads, names this cell's validator and keeps the keys private.
+      auto agent = ha::load_agent_config(n.ha_conf);
+      ASSERT_TRUE(agent.ok()) << n.name << ": " << agent.error().message;
+      EXPECT_EQ(agent->cell_ip, m->find("cn-2")->ip);
+      EXPECT_EQ(agent->host_ip, n.host_ip);
+      EXPECT_EQ(agent->data_dir, n.data_dir);
+      auto keys = ha::load_agent_keys(*agent);
+      ASSERT_TRUE(keys.ok()) << n.name << ": " << keys.error().message;
+      EXPECT_EQ(crypto::to_checksum_hex(keys->validator_address), m->find("cn-2")->address);
+      EXPECT_EQ(*file_mode(agent->validator_backup) & 0077, 0u);
+      EXPECT_EQ(*file_mode(agent->passphrase_file) & 0077, 0u);
     }
   }
 

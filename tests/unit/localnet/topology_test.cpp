@@ -72,12 +72,14 @@ TEST(LocalnetTopology, CouncilCnDialsTheOtherCnsAdmitsTheirIpsAndKeepsItsOwnPns)
   EXPECT_EQ(names_of(*plan, cn2.proxy_nodes), (std::vector<std::string>{"pn-2-1"}));
 }
 
-TEST(LocalnetTopology, StandbyDialsOnlyItsCellsPnsAndAdmitsWhatItsActiveAdmits) {
+TEST(LocalnetTopology, StandbyHasItsActivesPeeringAndTheActiveHostGetsAnAddressOfItsOwn) {
   auto plan = make_plan(four_cells_with_standby());
   ASSERT_TRUE(plan.ok());
   const auto& sb = peering_of(*plan, "cn-1-standby");
   const auto& active = peering_of(*plan, "cn-1");
-  EXPECT_TRUE(sb.static_nodes.empty()) << "a non-council CN would be refused by the council";
+  // The guide: the standby runs the same config but the nodekey (its node skips the CNs while
+  // its key is not in the council; the HA agent swaps the key in at takeover).
+  EXPECT_EQ(sb.static_nodes, active.static_nodes);
   EXPECT_EQ(names_of(*plan, sb.proxy_nodes), (std::vector<std::string>{"pn-1-1"}));
   EXPECT_EQ(ips_of(*plan, sb.cn_allowlist), ips_of(*plan, active.cn_allowlist));
   EXPECT_EQ(sb.proxy_nodes, active.proxy_nodes);
@@ -88,6 +90,15 @@ TEST(LocalnetTopology, StandbyDialsOnlyItsCellsPnsAndAdmitsWhatItsActiveAdmits) 
   }
   const auto council = plan->council();
   EXPECT_EQ(std::count(council.begin(), council.end(), sb_index), 0);
+  // cn-1's address is the cell's; its host's own address comes after every node's.
+  const auto& cn1 = plan->nodes.at(*plan->find("cn-1"));
+  EXPECT_EQ(cn1.ha_host_ip, "127.0.120.20");
+  for (const auto& n : plan->nodes) {
+    EXPECT_NE(n.ip, cn1.ha_host_ip) << n.name;
+    if (n.name != "cn-1") {
+      EXPECT_TRUE(n.ha_host_ip.empty()) << n.name;
+    }
+  }
 }
 
 TEST(LocalnetTopology, PnsDialTheOtherCellsPnsAndNothingElse) {
@@ -158,11 +169,11 @@ TEST(LocalnetTopology, BadArgumentsAreRefusedNamingTheFlag) {
     expect_error(p, "--ip-prefix");
   }
   p = four_cells_with_standby();
-  p.first_host = 250;  // 10 nodes: .250 .. .259
+  p.first_host = 250;  // 10 nodes and the HA host address: .250 .. .260
   expect_error(p, "--first-host");
   p.first_host = 0;
   expect_error(p, "--first-host");
-  p.first_host = 245;  // .245 .. .254 fits exactly
+  p.first_host = 244;  // .244 .. .254 fits exactly
   EXPECT_TRUE(validate(p).ok());
 }
 

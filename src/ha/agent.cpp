@@ -1,0 +1,946 @@
+#include "ha/agent.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include <httplib.h>
+#include <asio.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "crypto/address.h"
+#include "crypto/keystore.h"
+#include "node/control.h"
+#include "node/datadir.h"
+#include "rpc/http_server.h"
+#include "storage/signstate.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/process.h"
+
+namespace cc::ha {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using Clock = SteadyClock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+enum class Role { starting, standby, active, fenced };
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::starting:
+      return "starting";
+    case Role::standby:
+      return "standby";
+    case Role::active:
+      return "active";
+    case Role::fenced:
+      return "fenced";
+  }
+  return "?";
+}
+
+// Which key the node was last started with.
+enum class Identity { none, standby, validator };
+
+std::int64_t mono_ms(Clock::time_point t) {
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string utc_now_ms() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::uint64_t json_u64(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+// An operator command queued for the loop; the control thread waits for its answer.
+struct Command {
+  std::string cmd;  // failover | switchover
+  std::shared_ptr<std::promise<Result<json>>> done;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LeaseStore>> make_lease_store(const AgentConfig& c,
+                                                     const Address& validator) {
+  if (c.lease_kind == "local") return make_local_lease_store(c.lease_file);
+  EtcdLeaseOptions o = c.etcd;
+  o.prefix = c.lease_key.empty() ? "/corecell/" + crypto::to_checksum_hex(validator) : c.lease_key;
+  o.request_timeout = std::min(c.retry, milliseconds(2000));
+  return make_etcd_lease_store(std::move(o));
+}
+
+struct Agent::Impl {
+  Impl(AgentConfig c, AgentKeys k) : cfg(std::move(c)), keys(std::move(k)) {}
+
+  AgentConfig cfg;
+  AgentKeys keys;
+  std::unique_ptr<LeaseStore> store;
+  std::unique_ptr<IpMover> ip;
+  std::unique_ptr<ServiceControl> service;
+  std::shared_ptr<spdlog::logger> log = logger("ha");
+  std::string validator_hex;
+
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread io_thread;
+  std::unique_ptr<node::ControlServer> control;
+  std::unique_ptr<rpc::HttpServer> metrics;
+
+  // --- shared with the control and metrics threads ---
+  mutable std::mutex mu;
+  std::condition_variable wake;
+  std::deque<Command> commands;
+  json snapshot = json::object();
+  std::map<std::string, std::uint64_t> event_counts;
+
+  // --- loop thread only ---
+  Role role = Role::starting;
+  bool paused = false;
+  Identity identity = Identity::none;
+  std::optional<LeaseGrant> grant;    // while active
+  std::optional<LeaseState> lease;    // last read
+  std::string lease_error;            // last store error ("" when the last access worked)
+  std::uint64_t watermark = 0;        // highest height our node reported signing at
+  json node_status = json::object();  // last good control-socket status
+  Clock::time_point node_last_ok{};
+  Clock::time_point node_started{};
+  Clock::time_point next_node_start{};  // restart backoff
+  Clock::time_point standby_cooldown_until{};
+  std::optional<std::uint64_t>
+      witness_baseline;      // validator's last seal when the lease was seen free
+  std::string standby_note;  // why a standby is not taking over now
+  std::uint64_t failovers = 0;
+  std::uint64_t fences = 0;
+  std::uint64_t renew_failures = 0;
+  std::vector<pid_t> notify_children;
+
+  // The failover in progress or the last one.
+  json failover = nullptr;
+  Clock::time_point failover_t0{};
+  std::uint64_t failover_floor = 0;
+  bool awaiting_in_sync = false;
+  bool awaiting_first_seal = false;
+
+  // ---------------------------------------------------------------- events
+  void event(const std::string& name, const std::string& detail) {
+    log->info("ha {}: {} ({}){}{}", cfg.name, name, role_name(role), detail.empty() ? "" : ": ",
+              detail);
+    json e = {{"time", utc_now_ms()},    {"agent", cfg.name}, {"event", name},
+              {"role", role_name(role)}, {"detail", detail},  {"epoch", grant ? grant->epoch : 0}};
+    {
+      std::lock_guard lock(mu);
+      ++event_counts[name];
+    }
+    std::ofstream out(cfg.events_path(), std::ios::app);
+    if (out) out << e.dump() << '\n';
+    if (!cfg.notify_script.empty()) {
+      util::SpawnOptions o;
+      o.log = cfg.state_dir / "notify.log";
+      auto pid =
+          util::spawn_process({cfg.notify_script.string(), name, role_name(role), detail}, o);
+      if (pid.ok()) {
+        notify_children.push_back(*pid);
+      } else {
+        log->warn("ha: HA_NOTIFY_SCRIPT {} failed to start: {}", cfg.notify_script.string(),
+                  pid.error().message);
+      }
+    }
+    if (!cfg.webhook_url.empty()) post_webhook(e.dump());
+  }
+
+  void post_webhook(std::string body) {
+    // http://host:port/path; a slow receiver must never hold the loop.
+    std::string url = cfg.webhook_url.substr(7);
+    const auto slash = url.find('/');
+    std::string host_port = url.substr(0, slash);
+    std::string path = slash == std::string::npos ? "/" : url.substr(slash);
+    std::thread([host_port, path, body = std::move(body), log = log] {
+      httplib::Client client("http://" + host_port);
+      client.set_connection_timeout(2, 0);
+      client.set_read_timeout(2, 0);
+      auto res = client.Post(path, body, "application/json");
+      if (!res || res->status >= 300) {
+        log->warn("ha: webhook http://{}{} failed: {}", host_port, path,
+                  res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()));
+      }
+    }).detach();
+  }
+
+  void reap_notify_children() {
+    std::erase_if(notify_children, [](pid_t p) { return ::waitpid(p, nullptr, WNOHANG) != 0; });
+  }
+
+  // ------------------------------------------------------------- failover record
+  void begin_failover(const std::string& kind, const std::string& reason) {
+    failover_t0 = Clock::now();
+    failover = {{"kind", kind},  {"reason", reason},       {"started", utc_now_ms()},
+                {"ok", nullptr}, {"steps", json::array()}, {"agent", cfg.name}};
+    ++failovers;
+  }
+  void step(const std::string& name, bool ok, const std::string& detail) {
+    if (failover.is_null()) return;
+    const auto ms = duration_cast<milliseconds>(Clock::now() - failover_t0).count();
+    failover["steps"].push_back(
+        {{"step", name}, {"ok", ok}, {"ms", ms}, {"time", utc_now_ms()}, {"detail", detail}});
+    event(ok ? "step." + name : "step_failed." + name, detail);
+  }
+  void end_failover(bool ok, const std::string& error = {}) {
+    if (failover.is_null()) return;
+    failover["ok"] = ok;
+    if (!error.empty()) failover["error"] = error;
+  }
+
+  // ---------------------------------------------------------------- node access
+  [[nodiscard]] fs::path node_socket() const { return node::control_socket_path(cfg.data_dir); }
+
+  Result<json> node_request(const json& req, milliseconds timeout) {
+    return node::control_request(node_socket(), req, timeout);
+  }
+
+  // Refreshes node_status; false when the node did not answer.
+  bool refresh_node_status(milliseconds timeout) {
+    auto s = node_request({{"cmd", "status"}}, timeout);
+    if (!s.ok()) return false;
+    node_status = std::move(*s);
+    node_last_ok = Clock::now();
+    if (node_status.contains("consensus") && node_status["consensus"].is_object()) {
+      watermark = std::max(watermark, json_u64(node_status["consensus"], "last_signed_height"));
+    }
+    return true;
+  }
+
+  [[nodiscard]] std::uint64_t node_head() const {
+    if (!node_status.contains("head")) return 0;
+    return json_u64(node_status["head"], "number");
+  }
+  [[nodiscard]] std::uint64_t node_highest() const {
+    std::uint64_t h = node_head();
+    if (node_status.contains("sync"))
+      h = std::max(h, node_head() + json_u64(node_status["sync"], "lag"));
+    return h;
+  }
+  [[nodiscard]] bool node_in_sync() const { return node_status.value("in_sync", false); }
+
+  // The newest block (among `depth`) carrying a seal of the validator, per our node.
+  Result<std::optional<std::uint64_t>> validator_last_seal(std::uint64_t depth) {
+    CC_TRY_ASSIGN(
+        auto r,
+        node_request({{"cmd", "seals"}, {"address", validator_hex}, {"depth", depth}}, 500ms));
+    if (r["last_sealed"].is_number_unsigned()) {
+      return std::optional<std::uint64_t>(r["last_sealed"].get<std::uint64_t>());
+    }
+    return std::optional<std::uint64_t>{};
+  }
+
+  // Writes the nodekey the node will start with (atomic, 0600) and checks it reads back as
+  // the address we meant (KEY-1: never start the validator under a wrong identity).
+  Status install_key(Identity which) {
+    const auto& key = which == Identity::validator ? keys.validator : keys.standby;
+    const auto& want = which == Identity::validator ? keys.validator_address : keys.standby_address;
+    const fs::path path = node::nodekey_path(cfg.data_dir);
+    CC_TRY_STATUS(ensure_dir(path.parent_path()));
+    CC_TRY_STATUS(crypto::save_nodekey_file(path, key));
+    CC_TRY_ASSIGN(auto back, crypto::load_datadir_nodekey(cfg.data_dir));
+    if (back.address != want) {
+      return make_error("ha.nodekey", "after writing " + path.string() +
+                                          " the node would start as " +
+                                          crypto::to_checksum_hex(back.address) + ", not " +
+                                          crypto::to_checksum_hex(want) +
+                                          " (a legacy DATA_DIR/nodekey wins: remove it)");
+    }
+    return {};
+  }
+
+  std::vector<std::string> overrides(Identity which) const {
+    return {"PUBLIC_IP=" + (which == Identity::validator ? cfg.cell_ip : cfg.host_ip),
+            "REQUIRE_SIGNING_PERMIT=1"};
+  }
+
+  Status start_node(Identity which) {
+    CC_TRY_STATUS(install_key(which));
+    CC_TRY_STATUS(service->start(overrides(which)));
+    identity = which;
+    node_started = Clock::now();
+    node_last_ok = node_started;
+    node_status = json::object();
+    return {};
+  }
+
+  // Waits until the node answers on its control socket (or dies, or `timeout` passes), keeping
+  // our lease renewed meanwhile when we hold one.
+  Status wait_node_ready(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    auto next_renew = Clock::now() + cfg.loop;
+    while (Clock::now() < deadline) {
+      if (refresh_node_status(200ms)) return {};
+      auto st = service->poll();
+      if (st.ok() && !st->running) {
+        return make_error("ha.node_exited", "the node exited while starting (status " +
+                                                std::to_string(st->exit_status.value_or(-1)) +
+                                                "); see " + cfg.node_log_path().string());
+      }
+      if (grant && Clock::now() >= next_renew) {
+        CC_TRY_STATUS(renew_lease());
+        next_renew = Clock::now() + cfg.loop;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return make_error("ha.node_timeout", "the node did not answer on " + node_socket().string() +
+                                             " within " + std::to_string(timeout.count()) +
+                                             " ms; see " + cfg.node_log_path().string());
+  }
+
+  // ----------------------------------------------------------------- lease and permit
+  Status renew_lease() {
+    auto g = store->renew(cfg.name, grant->epoch, watermark);
+    if (!g.ok()) {
+      ++renew_failures;
+      lease_error = g.error().message;
+      return g.error();
+    }
+    lease_error.clear();
+    grant = *g;
+    return {};
+  }
+
+  // The permit runs until the lease could expire, less the margin; an absolute deadline on the
+  // host's monotonic clock, so a request delayed in a socket cannot stretch it.
+  [[nodiscard]] std::optional<std::int64_t> permit_deadline_ms() const {
+    const auto deadline = grant->expires_at() - cfg.permit_margin;
+    if (deadline <= Clock::now()) return std::nullopt;
+    return mono_ms(deadline);
+  }
+
+  Status send_permit(const char* cmd, std::optional<std::uint64_t> floor) {
+    auto deadline = permit_deadline_ms();
+    if (!deadline)
+      return make_error("ha.permit", "the lease is too close to expiry to grant a permit");
+    json req = {{"cmd", cmd}, {"epoch", grant->epoch}, {"deadline_mono_ms", *deadline}};
+    if (floor) req["floor"] = *floor;
+    auto r = node_request(req, 500ms);
+    if (!r.ok()) return r.error();
+    return {};
+  }
+
+  // ---------------------------------------------------------------- fencing
+  // Stop signing now: revoke the permit, stop (or kill) the node, give the address and the lease
+  // up. The watermark released is read from the node's signstate after it stopped: exact.
+  void fence(const std::string& reason, bool kill_now) {
+    ++fences;
+    event("fence", reason);
+    if (!kill_now) {
+      auto r = node_request({{"cmd", "permit_revoke"}}, 300ms);
+      if (!r.ok()) kill_now = true;
+    }
+    auto st = kill_now ? service->kill() : service->stop(cfg.stop_grace);
+    if (!st.ok()) log->error("ha: stopping the node: {}", st.error().message);
+    identity = Identity::none;
+    bool exact = false;
+    auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
+    if (ss.ok() && service_stopped()) {
+      exact = true;
+      if (*ss) watermark = std::max(watermark, (*ss)->max_height);
+    }
+    if (auto r = ip->release(); !r.ok()) event("ip_release_failed", r.error().message);
+    if (grant) {
+      auto r = store->release(cfg.name, grant->epoch, watermark, exact, "");
+      if (r.ok()) {
+        event("lease_released", "watermark #" + std::to_string(watermark) +
+                                    (exact ? " (exact)" : " (as last reported)"));
+      } else {
+        event("lease_release_failed", r.error().message);
+      }
+    }
+    grant.reset();
+    awaiting_in_sync = awaiting_first_seal = false;
+    role = Role::fenced;
+    standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
+  }
+
+  bool service_stopped() {
+    auto st = service->poll();
+    return st.ok() && !st->running;
+  }
+
+  // ---------------------------------------------------------------- takeover
+  // The operator guide's failover, each step checked and recorded. `seen` is the lease as read
+  // just before: its watermark and exactness set the signing floor.
+  Status takeover(const std::string& kind, const std::string& reason, const LeaseState& seen) {
+    begin_failover(kind, reason);
+    step("detect", true, reason);
+    auto g = store->acquire(cfg.name, cfg.ttl);
+    if (!g.ok()) {
+      step("lease", false, g.error().message);
+      end_failover(false, g.error().message);
+      return g.error();
+    }
+    grant = *g;
+    step("lease", true, "epoch " + std::to_string(grant->epoch));
+
+    // The chain as a witness: no seal by the validator may have appeared since the lease was
+    // seen free (a process signing without the lease would show here).
+    if (identity == Identity::standby && witness_baseline) {
+      auto last = validator_last_seal(8);
+      if (last.ok() && *last && **last > *witness_baseline) {
+        const std::string why = "block #" + std::to_string(**last) + " carries a seal by " +
+                                validator_hex + " after the lease became free: it still signs";
+        step("witness", false, why);
+        witness_baseline = **last;
+        abort_takeover(seen, why);
+        return make_error("ha.witness", why);
+      }
+    }
+    step("witness", true, "no fresh seal by " + validator_hex);
+
+    // SIGN-1 across the takeover: above every height the old holder may have signed at.
+    std::uint64_t floor = 0;
+    if (seen.epoch > 0) {
+      floor = seen.watermark + 1;
+      if (!seen.watermark_exact) floor = std::max(floor, node_highest() + 2);
+    }
+    failover_floor = floor;
+
+    if (auto st = ip->acquire(); !st.ok()) {
+      step("ip", false, st.error().message);
+      abort_takeover(seen, st.error().message);
+      return st.error();
+    }
+    step("ip", true, ip->describe());
+    if (auto st = service->stop(cfg.stop_grace); !st.ok()) {
+      step("stop", false, st.error().message);
+      fence("takeover failed: " + st.error().message, true);
+      end_failover(false, st.error().message);
+      return st.error();
+    }
+    identity = Identity::none;
+    step("stop", true, "standby node stopped");
+    if (auto st = install_key(Identity::validator); !st.ok()) {
+      step("nodekey", false, st.error().message);
+      fence("takeover failed: " + st.error().message, true);
+      end_failover(false, st.error().message);
+      return st.error();
+    }
+    step("nodekey", true, validator_hex + " installed (0600)");
+    if (auto st = service->start(overrides(Identity::validator)); !st.ok()) {
+      step("start", false, st.error().message);
+      fence("takeover failed: " + st.error().message, true);
+      end_failover(false, st.error().message);
+      return st.error();
+    }
+    identity = Identity::validator;
+    node_started = Clock::now();
+    node_status = json::object();
+    step("start", true, "node started on " + cfg.cell_ip);
+    if (auto st = wait_node_ready(std::min(cfg.sync_timeout, milliseconds(30000))); !st.ok()) {
+      step("permit", false, st.error().message);
+      fence("takeover failed: " + st.error().message, true);
+      end_failover(false, st.error().message);
+      return st.error();
+    }
+    auto st = renew_lease();
+    if (st.ok()) st = send_permit("permit_grant", floor);
+    if (!st.ok()) {
+      step("permit", false, st.error().message);
+      fence("takeover failed: " + st.error().message, true);
+      end_failover(false, st.error().message);
+      return st.error();
+    }
+    step("permit", true,
+         "epoch " + std::to_string(grant->epoch) + ", signing from #" +
+             std::to_string(std::max<std::uint64_t>(floor, 1)));
+    role = Role::active;
+    awaiting_in_sync = awaiting_first_seal = true;
+    witness_baseline.reset();
+    return {};
+  }
+
+  // A takeover that failed before our node changed: hand the lease back untouched.
+  void abort_takeover(const LeaseState& seen, const std::string& why) {
+    if (grant) {
+      auto r = store->release(cfg.name, grant->epoch, seen.watermark, seen.watermark_exact, "");
+      if (!r.ok()) log->warn("ha: giving the lease back: {}", r.error().message);
+    }
+    grant.reset();
+    end_failover(false, why);
+    standby_note = why;
+  }
+
+  // ---------------------------------------------------------------- per role
+  void tick_standby() {
+    // The node runs as a standby (own key, own address) whenever we are not active.
+    auto st = service->poll();
+    const bool running = st.ok() && st->running;
+    if (!running || identity != Identity::standby) {
+      if (Clock::now() < next_node_start) return;
+      if (running) (void)service->stop(cfg.stop_grace);
+      if (auto r = start_node(Identity::standby); !r.ok()) {
+        event("node_start_failed", r.error().message);
+        next_node_start = Clock::now() + 2s;
+        return;
+      }
+      event("node_started",
+            "standby " + crypto::to_checksum_hex(keys.standby_address) + " on " + cfg.host_ip);
+    }
+    (void)refresh_node_status(300ms);
+    if (!lease) return;  // the store is unreachable: never act without it
+    if (paused) {
+      standby_note = "paused";
+      return;
+    }
+    if (lease->held) {
+      witness_baseline.reset();
+      standby_note = "lease held by " + lease->holder;
+      return;
+    }
+    if (!witness_baseline) {
+      auto last = validator_last_seal(8);
+      witness_baseline = last.ok() && *last ? **last : 0;
+    }
+    if (lease->epoch == 0 && cfg.initial_role != InitialRole::active) {
+      standby_note = "the lease was never held: waiting for the initial active (or `ha failover`)";
+      return;
+    }
+    if (!lease->handover_to.empty() && lease->handover_to != cfg.name) {
+      standby_note = "handed over to " + lease->handover_to;
+      return;
+    }
+    if (Clock::now() < standby_cooldown_until && lease->handover_to != cfg.name) {
+      standby_note = "fenced recently: leaving the takeover to another standby for a while";
+      return;
+    }
+    if (!node_in_sync()) {
+      standby_note = "not in sync (head #" + std::to_string(node_head()) + ")";
+      return;
+    }
+    std::string reason;
+    if (lease->epoch == 0) {
+      reason = "initial activation";
+    } else if (lease->handover_to == cfg.name) {
+      reason = "switchover from " + lease->holder;
+    } else if (lease->watermark_exact) {
+      reason = "lease released by " + lease->holder;
+    } else {
+      reason = "lease of " + lease->holder + " expired";
+    }
+    (void)takeover("automatic", reason, *lease);
+  }
+
+  void tick_active() {
+    auto st = service->poll();
+    if (st.ok() && !st->running) {
+      const std::string why =
+          "node exited (status " + std::to_string(st->exit_status.value_or(-1)) + ")";
+      if (paused) {
+        standby_note = "paused: " + why + "; not failing over";
+        if (grant) (void)renew_lease();
+        return;
+      }
+      event("node_exited", why);
+      fence(why, true);
+      return;
+    }
+    if (!refresh_node_status(std::min(cfg.loop, milliseconds(300)))) {
+      if (Clock::now() - node_last_ok > cfg.node_hung_after && !paused) {
+        event("node_hung", "no answer on the control socket for " +
+                               std::to_string(cfg.node_hung_after.count()) + " ms");
+        fence("node unresponsive", true);
+        return;
+      }
+    } else {
+      note_progress();
+    }
+    const auto t0 = Clock::now();
+    auto r = renew_lease();
+    if (r.ok()) {
+      if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
+        log->warn("ha: renewing the node's permit: {}", p.error().message);
+      }
+      return;
+    }
+    if (r.error().code == "lease.lost") {
+      event("lease_lost", r.error().message);
+      fence("lease lost: " + r.error().message, false);
+      return;
+    }
+    // Unreachable store: we cannot prove the lease. Stop before it could expire elsewhere.
+    if (t0 + cfg.loop + cfg.permit_margin >= grant->expires_at()) {
+      event("lease_unreachable", r.error().message);
+      fence("cannot prove the lease: " + r.error().message, false);
+    }
+  }
+
+  // After a takeover: note when the node is in sync and when its first seal lands.
+  void note_progress() {
+    if (awaiting_in_sync && node_in_sync()) {
+      awaiting_in_sync = false;
+      step("in_sync", true, "head #" + std::to_string(node_head()));
+    }
+    if (awaiting_first_seal) {
+      auto last = validator_last_seal(4);
+      if (last.ok() && *last && **last >= std::max<std::uint64_t>(failover_floor, 1)) {
+        awaiting_first_seal = false;
+        step("first_seal", true, "block #" + std::to_string(**last));
+        end_failover(true);
+      }
+    }
+  }
+
+  // --------------------------------------------------------- operator commands
+  Result<json> do_failover() {
+    if (role == Role::active) return make_error("ha.refused", cfg.name + " is already active");
+    if (!lease) {
+      return make_error("ha.refused", "the lease store is unreachable (" + lease_error +
+                                          "): a failover without it could let two CNs sign");
+    }
+    if (lease->held) {
+      return make_error(
+          "ha.refused",
+          "the lease is held by " + lease->holder + " (epoch " + std::to_string(lease->epoch) +
+              ", " + std::to_string(lease->ttl_left.count()) +
+              " ms left): the active is alive; run `corecell ha switchover` on it, or stop its "
+              "agent, then retry");
+    }
+    if (!refresh_node_status(500ms)) {
+      return make_error("ha.refused",
+                        "this host's node does not answer on " + node_socket().string());
+    }
+    if (!node_in_sync()) {
+      return make_error("ha.refused", "this host's node is not in sync (head #" +
+                                          std::to_string(node_head()) + ", lag " +
+                                          std::to_string(node_highest() - node_head()) + ")");
+    }
+    // The chain as a witness: the newest blocks must carry no seal by the validator.
+    auto last = validator_last_seal(3);
+    if (!last.ok()) return last.error();
+    if (*last) {
+      return make_error("ha.refused", "block #" + std::to_string(**last) + " (head #" +
+                                          std::to_string(node_head()) + ") carries a seal by " +
+                                          validator_hex +
+                                          ": the old active may still be signing; retry once "
+                                          "three blocks pass without its seal");
+    }
+    CC_TRY_STATUS(takeover("manual", "operator failover", *lease));
+    return failover;
+  }
+
+  Result<json> do_switchover() {
+    if (role != Role::active || !grant) {
+      return make_error("ha.refused", cfg.name + " is not active (role " + role_name(role) +
+                                          "): run switchover on the active host");
+    }
+    begin_failover("switchover", "operator switchover (handing over)");
+    (void)node_request({{"cmd", "permit_revoke"}}, 500ms);
+    step("revoke", true, "permit revoked");
+    (void)service->stop(cfg.stop_grace);
+    identity = Identity::none;
+    auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
+    if (ss.ok() && *ss) watermark = std::max(watermark, (*ss)->max_height);
+    step("stop", true, "node stopped, watermark #" + std::to_string(watermark));
+    if (auto r = ip->release(); !r.ok())
+      step("ip", false, r.error().message);
+    else
+      step("ip", true, "released " + cfg.cell_ip);
+    auto r = store->release(cfg.name, grant->epoch, watermark, ss.ok(), "");
+    if (!r.ok()) {
+      step("lease", false, r.error().message);
+    } else {
+      step("lease", true, "released with watermark #" + std::to_string(watermark));
+    }
+    grant.reset();
+    role = Role::fenced;
+    standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
+    end_failover(r.ok(), r.ok() ? "" : r.error().message);
+    if (!r.ok()) return r.error();
+    return failover;
+  }
+
+  void run_commands() {
+    std::deque<Command> todo;
+    {
+      std::lock_guard lock(mu);
+      todo.swap(commands);
+    }
+    for (auto& c : todo) {
+      Result<json> r = c.cmd == "failover" ? do_failover() : do_switchover();
+      if (!r.ok()) event("refused." + c.cmd, r.error().message);
+      c.done->set_value(std::move(r));
+      publish();
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+  json build_status() const {
+    json s;
+    s["agent"] = cfg.name;
+    s["role"] = paused ? "paused" : role_name(role);
+    s["underlying_role"] = role_name(role);
+    s["paused"] = paused;
+    s["validator"] = validator_hex;
+    s["standby_address"] = crypto::to_checksum_hex(keys.standby_address);
+    s["cell_ip"] = cfg.cell_ip;
+    s["host_ip"] = cfg.host_ip;
+    s["lease_store"] = store->describe();
+    s["epoch"] = grant ? grant->epoch : 0;
+    if (lease) {
+      s["lease"] = {{"held", lease->held},           {"holder", lease->holder},
+                    {"epoch", lease->epoch},         {"ttl_left_ms", lease->ttl_left.count()},
+                    {"watermark", lease->watermark}, {"watermark_exact", lease->watermark_exact},
+                    {"paused", lease->paused}};
+    } else {
+      s["lease"] = nullptr;
+    }
+    s["lease_error"] = lease_error;
+    s["lease_time_left_ms"] =
+        grant ? duration_cast<milliseconds>(grant->expires_at() - Clock::now()).count() : 0;
+    s["last_signed_height"] = watermark;
+    json n;
+    n["identity"] = identity == Identity::validator ? "validator"
+                    : identity == Identity::standby ? "standby"
+                                                    : "none";
+    n["head"] = node_head();
+    n["in_sync"] = node_in_sync();
+    n["lag"] = node_status.contains("sync") ? json_u64(node_status["sync"], "lag") : 0;
+    n["permit"] = node_status.contains("consensus") && node_status["consensus"].is_object()
+                      ? node_status["consensus"].value("permit", json(nullptr))
+                      : json(nullptr);
+    s["node"] = n;
+    s["note"] = role == Role::active ? "" : standby_note;
+    s["last_failover"] = failover;
+    s["counters"] = {
+        {"failovers", failovers}, {"fences", fences}, {"lease_renew_failures", renew_failures}};
+    return s;
+  }
+
+  void publish() {
+    json s = build_status();
+    std::lock_guard lock(mu);
+    snapshot = std::move(s);
+  }
+
+  std::string metrics_text() const {
+    json s;
+    std::map<std::string, std::uint64_t> events;
+    {
+      std::lock_guard lock(mu);
+      s = snapshot;
+      events = event_counts;
+    }
+    std::string out;
+    auto line = [&out](const std::string& l) { out += l + "\n"; };
+    line("# HELP corecell_ha_role The agent's role (1 for the current one).");
+    line("# TYPE corecell_ha_role gauge");
+    for (const char* r : {"starting", "standby", "active", "fenced", "paused"}) {
+      line(std::string("corecell_ha_role{role=\"") + r + "\"} " +
+           (s.value("role", "") == r ? "1" : "0"));
+    }
+    line("# HELP corecell_ha_lease_epoch Fencing epoch of the lease this agent holds (0: none).");
+    line("# TYPE corecell_ha_lease_epoch gauge");
+    line("corecell_ha_lease_epoch " + std::to_string(s.value("epoch", 0)));
+    line("# HELP corecell_ha_lease_time_left_seconds Time left on the lease this agent holds.");
+    line("# TYPE corecell_ha_lease_time_left_seconds gauge");
+    line("corecell_ha_lease_time_left_seconds " +
+         std::to_string(static_cast<double>(s.value("lease_time_left_ms", 0)) / 1000.0));
+    line("# HELP corecell_ha_last_signed_height Highest height the guarded validator signed at.");
+    line("# TYPE corecell_ha_last_signed_height gauge");
+    line("corecell_ha_last_signed_height " + std::to_string(s.value("last_signed_height", 0)));
+    const json& c = s.contains("counters") ? s["counters"] : json::object();
+    line("# HELP corecell_ha_failovers_total Takeovers and switchovers this agent started.");
+    line("# TYPE corecell_ha_failovers_total counter");
+    line("corecell_ha_failovers_total " + std::to_string(c.value("failovers", 0)));
+    line("# HELP corecell_ha_fences_total Times this agent fenced its node.");
+    line("# TYPE corecell_ha_fences_total counter");
+    line("corecell_ha_fences_total " + std::to_string(c.value("fences", 0)));
+    line("# HELP corecell_ha_lease_renew_failures_total Lease renewals that failed.");
+    line("# TYPE corecell_ha_lease_renew_failures_total counter");
+    line("corecell_ha_lease_renew_failures_total " +
+         std::to_string(c.value("lease_renew_failures", 0)));
+    line("# HELP corecell_ha_events_total Agent events by name.");
+    line("# TYPE corecell_ha_events_total counter");
+    for (const auto& [name, n] : events) {
+      line("corecell_ha_events_total{event=\"" + name + "\"} " + std::to_string(n));
+    }
+    json f = s.value("last_failover", json(nullptr));
+    if (f.is_object() && f.contains("steps") && !f["steps"].empty()) {
+      line("# HELP corecell_ha_last_failover_seconds Duration of the last failover so far.");
+      line("# TYPE corecell_ha_last_failover_seconds gauge");
+      line("corecell_ha_last_failover_seconds " +
+           std::to_string(static_cast<double>(f["steps"].back().value("ms", 0)) / 1000.0));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- loop
+  void tick() {
+    reap_notify_children();
+    auto l = store->read();
+    if (l.ok()) {
+      lease = *l;
+      lease_error.clear();
+      if (paused != lease->paused) {
+        paused = lease->paused;
+        event(paused ? "paused" : "resumed", lease->paused_by);
+      }
+    } else {
+      lease.reset();
+      lease_error = l.error().message;
+      standby_note = "lease store unreachable: " + lease_error;
+    }
+    run_commands();
+    switch (role) {
+      case Role::starting:
+        if (lease && lease->held && lease->holder == cfg.name) {
+          // A holding from our previous run: its node may still be signing until the permit
+          // runs out, so wait for the lease to expire rather than reuse it.
+          standby_note = "waiting for our previous run's lease to expire";
+          return;
+        }
+        role = Role::standby;
+        event("role", "standby");
+        [[fallthrough]];
+      case Role::standby:
+        tick_standby();
+        break;
+      case Role::active:
+        tick_active();
+        break;
+      case Role::fenced:
+        role = Role::standby;
+        event("role", "standby (after fencing)");
+        tick_standby();
+        break;
+    }
+  }
+
+  void shutdown() {
+    if (role == Role::active && grant) {
+      event("shutdown", "handing the lease over (agent stopping)");
+      (void)do_switchover();
+    }
+    (void)service->stop(cfg.stop_grace);
+    publish();
+  }
+};
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Agent::~Agent() {
+  if (!impl_) return;
+  if (impl_->metrics) impl_->metrics->stop();
+  impl_->work.reset();
+  asio::post(impl_->io, [i = impl_.get()] { i->control->stop(); });
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+}
+
+Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
+  CC_TRY_ASSIGN(auto keys, load_agent_keys(config));
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(keys));
+  Impl& a = *impl;
+  a.validator_hex = crypto::to_checksum_hex(a.keys.validator_address);
+  if (fs::exists(node::legacy_nodekey_path(a.cfg.data_dir))) {
+    return make_error("ha.config", node::legacy_nodekey_path(a.cfg.data_dir).string() +
+                                       " exists and would win over DATA_DIR/klay/nodekey, which "
+                                       "the agent manages: remove it");
+  }
+  CC_TRY_ASSIGN(a.store, make_lease_store(a.cfg, a.keys.validator_address));
+  CC_TRY_ASSIGN(a.ip, make_ip_mover(a.cfg.ip));
+  CC_TRY_ASSIGN(a.service, make_service_control(a.cfg.service));
+  CC_TRY_STATUS(ensure_dir(a.cfg.state_dir));
+
+  a.control = std::make_unique<node::ControlServer>(a.io);
+  Impl* self = &a;
+  a.control->add_handler("status", [self](const json&) -> Result<json> {
+    std::lock_guard lock(self->mu);
+    return self->snapshot;
+  });
+  for (const char* cmd : {"failover", "switchover"}) {
+    a.control->add_handler(cmd, [self, cmd](const json&) -> Result<json> {
+      auto done = std::make_shared<std::promise<Result<json>>>();
+      auto fut = done->get_future();
+      {
+        std::lock_guard lock(self->mu);
+        self->commands.push_back(Command{cmd, done});
+      }
+      self->wake.notify_all();
+      // The control thread waits: the operator's command returns the whole timeline.
+      if (fut.wait_for(std::chrono::seconds(90)) != std::future_status::ready) {
+        return make_error("ha.timeout", std::string(cmd) + " did not finish within 90 s");
+      }
+      return fut.get();
+    });
+  }
+  CC_TRY_STATUS(a.control->start(a.cfg.socket_path()));
+  a.work.emplace(asio::make_work_guard(a.io));
+  a.io_thread = std::thread([self] {
+    pthread_setname_np(pthread_self(), "cc-ha-ctl");
+    self->io.run();
+  });
+  if (a.cfg.metrics_port != 0) {
+    rpc::HttpLimits limits;
+    limits.threads = 2;
+    a.metrics = std::make_unique<rpc::HttpServer>("ha-metrics", limits);
+    a.metrics->get("/metrics", [self](const rpc::HttpRequest&) {
+      return rpc::HttpReply{200, "text/plain; version=0.0.4", self->metrics_text()};
+    });
+    a.metrics->get("/health/role", [self](const rpc::HttpRequest&) {
+      std::lock_guard lock(self->mu);
+      return rpc::HttpReply{200, "application/json", self->snapshot.dump()};
+    });
+    if (auto st = a.metrics->start(a.cfg.metrics_addr, a.cfg.metrics_port,
+                                   "HA_METRICS_ADDR/HA_METRICS_PORT");
+        !st.ok()) {
+      return st.error();
+    }
+  }
+  a.publish();
+  a.log->info(
+      "ha {}: guarding validator {} (cell address {}), standby key {}, lease {}, ip {}, "
+      "service {}",
+      a.cfg.name, a.validator_hex, a.cfg.cell_ip, crypto::to_checksum_hex(a.keys.standby_address),
+      a.store->describe(), a.ip->describe(), a.service->describe());
+  return std::unique_ptr<Agent>(new Agent(std::move(impl)));
+}
+
+void Agent::run(const std::atomic<bool>& stop) {
+  Impl& a = *impl_;
+  pthread_setname_np(pthread_self(), "cc-ha");
+  while (!stop.load()) {
+    const auto next = Clock::now() + a.cfg.loop;
+    a.tick();
+    a.publish();
+    std::unique_lock lock(a.mu);
+    a.wake.wait_until(lock, next, [&] { return stop.load() || !a.commands.empty(); });
+  }
+  a.shutdown();
+}
+
+json Agent::status() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->snapshot;
+}
+
+}  // namespace cc::ha
