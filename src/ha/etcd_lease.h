@@ -6,10 +6,17 @@
 //                       txn guarded by create_revision == 0, so one holder at a time; its
 //                       create_revision is the epoch (etcd revisions only grow: a fencing token)
 //   <prefix>/state      JSON {"holder","epoch","watermark","exact","handover_to"}, no lease: it
-//                       outlives the holding (the takeover reads the watermark from it)
+//                       outlives the holding (the takeover reads the watermark from it). The
+//                       acquire writes it in the txn that creates the holder key, before that
+//                       revision is known, so without "epoch": then the epoch is this key's
+//                       mod_revision (= the holder key's create_revision). Every write of it is
+//                       guarded by its mod_revision (read-modify-write, no lost update).
 //   <prefix>/paused     JSON {"by":..} while paused
 // The rules are those of ha/lease.h. etcd counts TTLs in whole seconds (minimum 2 here), so
-// `ttl` is rounded up to a second.
+// `ttl` is rounded up to a second. renew and release are txns guarded by the holder key's
+// create_revision == epoch and its lease, after a keepalive of that etcd lease (TTL 0: expired,
+// lease.lost; etcd never revives an expired lease). Epochs only grow while the etcd data
+// survives: restoring etcd from an older backup, or wiping it, can hand out a used epoch.
 #pragma once
 
 #include <chrono>
@@ -22,8 +29,8 @@
 namespace cc::ha {
 
 struct EtcdLeaseOptions {
-  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"; tried in order
-  std::string prefix;                  // "/corecell/cell-1"
+  std::vector<std::string> endpoints;               // "http://127.0.0.1:2379"; tried in order
+  std::string prefix;                               // "/corecell/cell-1"
   std::chrono::milliseconds request_timeout{1000};  // per HTTP request
 };
 

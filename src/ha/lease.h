@@ -7,13 +7,17 @@
 // holder's node was known stopped), a switchover target, and the cell's pause flag.
 //
 // Rules every backend keeps (tests/unit/ha/lease_test.cpp runs them against both):
-//   - acquire succeeds only when the lease is free: never held, released, or expired. The new
-//     epoch is greater than every epoch ever handed out for this lease (the fencing token).
+//   - acquire succeeds only when the lease is free: never held, released, or expired (a live
+//     holding is refused even to its own holder). The new epoch is greater than every epoch
+//     ever handed out for this lease (the fencing token).
 //   - renew and release succeed only for the current holder with the current epoch
 //     (lease.lost otherwise), never resurrect an expired lease, and never lower the watermark.
-//   - the watermark, exactness, handover target and pause flag outlive expiry and release.
+//   - the watermark, exactness, handover target and pause flag outlive expiry and release, and
+//     an acquire carries them over, so the new holder reads them after it has the lease. The
+//     new holder's first renew clears exactness and the handover target (its node runs now).
 //   - an unreachable store is lease.unavailable (the caller cannot prove anything: FAIL-CLOSED),
-//     distinct from lease.lost (the store answered: it is not ours).
+//     distinct from lease.lost (the store answered: it is not ours). Any call may also return
+//     lease.corrupt: the store holds a value this code cannot read (an operator must look).
 #pragma once
 
 #include <chrono>
@@ -29,9 +33,9 @@ namespace cc::ha {
 using SteadyClock = std::chrono::steady_clock;
 
 struct LeaseState {
-  bool held = false;          // someone holds it now (not expired, not released)
-  std::string holder;         // the current holder, or the last one ("" when never held)
-  std::uint64_t epoch = 0;    // the current or last holding's fencing token (0: never held)
+  bool held = false;        // someone holds it now (not expired, not released)
+  std::string holder;       // the current holder, or the last one ("" when never held)
+  std::uint64_t epoch = 0;  // the current or last holding's fencing token (0: never held)
   std::chrono::milliseconds ttl_left{0};  // while held: time until expiry as the store sees it
   std::uint64_t watermark = 0;            // highest height the validator signed, as replicated
   bool watermark_exact = false;  // set by a release after the holder's node was known stopped
@@ -58,10 +62,11 @@ class LeaseStore {
   [[nodiscard]] virtual std::string describe() const = 0;
   [[nodiscard]] virtual Result<LeaseState> read() = 0;
   // Takes the lease for `holder` when it is free. Errors: lease.held (names the holder and the
-  // time left), lease.unavailable.
+  // time left), lease.unavailable, lease.config (empty holder, ttl <= 0).
   [[nodiscard]] virtual Result<LeaseGrant> acquire(const std::string& holder,
                                                    std::chrono::milliseconds ttl) = 0;
-  // Extends the holding by its ttl and records max(stored, watermark). Clears handover_to.
+  // Extends the holding by its ttl and records max(stored, watermark). Clears handover_to and
+  // watermark_exact (the holder's node is running, so the stored watermark is a lower bound).
   // Errors: lease.lost, lease.unavailable.
   [[nodiscard]] virtual Result<LeaseGrant> renew(const std::string& holder, std::uint64_t epoch,
                                                  std::uint64_t watermark) = 0;
@@ -77,6 +82,8 @@ class LeaseStore {
 
 // The local backend: state in `path` (JSON, written atomically), `path` + ".lock" for flock.
 // The directory must exist. Errors at construction time: none (the first access reports).
+// The file records the boot id: a holding written before a reboot counts as expired. A file
+// that does not parse is lease.corrupt (never reset: that would reuse epochs).
 [[nodiscard]] std::unique_ptr<LeaseStore> make_local_lease_store(const std::filesystem::path& path);
 
 }  // namespace cc::ha
