@@ -1,13 +1,25 @@
 // ha/service_control.h — owns starting, stopping and watching the CN process the agent guards.
-//   exec     the agent runs `corecell node --conf CONF --set KEY=VALUE...` itself as its child
-//            (output appended to a log file, PR_SET_PDEATHSIG=SIGKILL: a node never outlives
-//            its agent, so a dead agent cannot leave a signer behind), reaps it, and knows its
-//            exit status at once (node crash detection without polling a socket).
-//   systemd  `systemctl start|stop|kill|is-active UNIT`. The overrides are written, one
-//            KEY=VALUE per line, to an environment file the unit reads
-//            (EnvironmentFile=-/run/corecell/UNIT.env; docs/HA.md has the unit). With a real
-//            kcnd the overrides are ignored and double-sign protection is limited to the lease
-//            and fencing (kcnd has no signing permit).
+//   exec     the agent runs `corecell node --role ROLE --conf CONF --set KEY=VALUE...` itself as
+//            its child (output appended to a log file, or the agent's own stdout/stderr when no
+//            log is set; PR_SET_PDEATHSIG=SIGKILL: a node never outlives its agent, so a dead
+//            agent cannot leave a signer behind), reaps it, and knows its exit status at once
+//            (node crash detection without polling a socket). The node leads its own session
+//            and process group; stop/kill signal the group, so whatever it started goes too.
+//            Linux ties PDEATHSIG to the *thread* that spawned the child: call start() from a
+//            thread that lives as long as the node may (the agent's cc-ha thread), never from a
+//            short-lived worker. Destroying the control kills a node still running. The calls
+//            are serialized by a mutex (stop() holds it for up to its grace period).
+//   systemd  `systemctl start|stop|kill UNIT`, state from `systemctl show` (ActiveState,
+//            MainPID, ExecMainCode/Status: one call, and its exit code means "systemctl
+//            worked", unlike is-active's). `systemctl` is found in PATH or /usr/bin when the
+//            control is made. The overrides are written, one KEY=VALUE per line, to an
+//            environment file the unit reads (EnvironmentFile=-/run/corecell/UNIT.env; mode
+//            0600, directory created; docs/HA.md has the unit) before `systemctl start`. stop =
+//            `stop --no-block`, then `kill --signal=SIGKILL` when still up after `grace`; kill =
+//            `kill --signal=SIGKILL` then `stop --no-block`, so a Restart= setting does not bring
+//            a fenced node back. With a real kcnd the overrides are ignored and double-sign
+//            protection is limited to the lease and fencing (kcnd has no signing permit).
+// An override is KEY=VALUE with a conf key (letters, digits, '_') and a one-line value.
 #pragma once
 
 #include <sys/types.h>
@@ -24,19 +36,20 @@
 namespace cc::ha {
 
 struct ServiceConfig {
-  std::string kind;                  // exec | systemd
-  std::filesystem::path node_exe;    // exec: the corecell binary
-  std::filesystem::path node_conf;   // exec: --conf
-  std::string role = "cn";           // exec: the node role argument
-  std::filesystem::path log;         // exec: stdout+stderr appended here
-  std::string unit;                  // systemd: e.g. kcnd.service
-  std::filesystem::path env_file;    // systemd: default /run/corecell/UNIT.env
+  std::string kind;                 // exec | systemd
+  std::filesystem::path node_exe;   // exec: the corecell binary
+  std::filesystem::path node_conf;  // exec: --conf
+  std::string role = "cn";          // exec: the node role argument
+  std::filesystem::path log;        // exec: stdout+stderr appended here (empty: the agent's)
+  std::string unit;                 // systemd: e.g. kcnd.service
+  std::filesystem::path env_file;   // systemd: default /run/corecell/UNIT.env
 };
 
 struct ServiceState {
   bool running = false;
-  std::optional<pid_t> pid;          // exec: the child's pid; systemd: MainPID when known
-  std::optional<int> exit_status;    // exec: how the last run ended (128+signal for a signal)
+  std::optional<pid_t> pid;        // exec: the child's pid; systemd: MainPID when known
+  std::optional<int> exit_status;  // how the last run ended (128+signal for a signal); exec:
+                                   // cleared by start(), set once the run has been reaped
 };
 
 class ServiceControl {
@@ -46,16 +59,19 @@ class ServiceControl {
   // Starts the node with these KEY=VALUE overrides. Error service.start_failed (a node already
   // running is service.already_running).
   [[nodiscard]] virtual Status start(const std::vector<std::string>& overrides) = 0;
-  // SIGTERM (systemctl stop), then SIGKILL after `grace`. Ok when it was not running.
+  // SIGTERM (systemctl stop), then SIGKILL after `grace`. Ok when it was not running. Error
+  // service.stop_failed (still there after SIGKILL, or systemctl failed).
   [[nodiscard]] virtual Status stop(std::chrono::milliseconds grace) = 0;
   // SIGKILL now and wait until gone (fencing a hung or stopped process: SIGKILL ends a
-  // SIGSTOPped process too). Ok when it was not running.
+  // SIGSTOPped process too). Ok when it was not running. Error service.stop_failed.
   [[nodiscard]] virtual Status kill() = 0;
-  // Non-blocking: reaps an exited child (exec) / asks systemd.
+  // exec: non-blocking, reaps an exited child. systemd: runs `systemctl show` (bounded, 15 s).
+  // Error service.status_failed (systemd).
   [[nodiscard]] virtual Result<ServiceState> poll() = 0;
 };
 
-// Errors: service.config (unknown kind, missing binary/conf/unit), naming the HA_* key.
+// Errors: service.config (unknown kind, missing binary/conf/unit, no systemctl), naming the
+// HA_* key (HA_SERVICE, HA_NODE_BIN, HA_NODE_CONF, HA_SYSTEMD_UNIT).
 [[nodiscard]] Result<std::unique_ptr<ServiceControl>> make_service_control(
     const ServiceConfig& config);
 
