@@ -529,8 +529,10 @@ struct Agent::Impl {
       standby_note = "handed over to " + lease->handover_to;
       return;
     }
-    if (Clock::now() < standby_cooldown_until && lease->handover_to != cfg.name) {
-      standby_note = "fenced recently: leaving the takeover to another standby for a while";
+    // A host that just gave the lease up (fenced, handed over, or restarted after a crash) leaves
+    // its own last holding to another standby for a while; another host's lease it takes at once.
+    if (Clock::now() < standby_cooldown_until && lease->holder == cfg.name) {
+      standby_note = "gave the lease up recently: leaving it to another standby for a while";
       return;
     }
     if (!node_in_sync()) {
@@ -821,6 +823,9 @@ struct Agent::Impl {
         }
         role = Role::standby;
         event("role", "standby");
+        // Our previous run held the lease and this host crashed or restarted: prefer another
+        // standby for the takeover.
+        if (lease && lease->holder == cfg.name) standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
         [[fallthrough]];
       case Role::standby:
         tick_standby();

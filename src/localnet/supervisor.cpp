@@ -134,6 +134,9 @@ class Supervisor {
                                                                  : node::Role::en,
                                         n.conf);
       if (cfg.ok()) c.auto_restart = cfg->auto_restart;
+      // An HA host's agent is always restarted, as its systemd unit would be (Restart=always):
+      // a restarted agent comes back as a standby.
+      if (n.has_agent()) c.auto_restart = true;
       children_.push_back(c);
     }
     for (auto& c : children_) start(c);
