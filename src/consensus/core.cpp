@@ -236,6 +236,19 @@ Actions Core::on_proposal_built(chain::Block block, std::uint64_t now_ms) {
   return out;
 }
 
+Actions Core::on_signer_ready(std::uint64_t now_ms) {
+  Actions out;
+  if (!started_ || decided_ || !validator_ || build_round_) return out;
+  if (proposer_for(round_) != cfg_.own_address) return out;
+  if (round_ > 0 && build_justification_.empty()) return out;
+  RoundState& rs = round_state(round_);
+  if (rs.proposed || rs.proposal || rs.build_pending) return out;
+  note(out, NoteLevel::kInfo, "ibft.propose_retry",
+       view_text(height_, round_) + ": the signer may sign now; building the proposal again");
+  request_build(round_, now_ms, out);
+  return out;
+}
+
 Actions Core::on_block_committed_elsewhere(const chain::Header& header, std::uint64_t now_ms) {
   if (started_ && header.number < height_) {
     Actions out;

@@ -182,6 +182,11 @@ class Core {
   [[nodiscard]] Actions on_timer(const TimerEvent& timer, std::uint64_t now_ms);
   // The owner's answer to BuildProposal (extra ignored: the core writes it).
   [[nodiscard]] Actions on_proposal_built(chain::Block block, std::uint64_t now_ms);
+  // The signer refused until now and may sign from here on (an HA signing permit arrived). IBFT
+  // proposer duty: when this node is the current round's proposer and its proposal never left
+  // (the seal was refused), ask for the block again, so the round need not time out. Round > 0
+  // only while the round change that elected us is still at hand (its justification).
+  [[nodiscard]] Actions on_signer_ready(std::uint64_t now_ms);
   // A block at or above the current height was imported from a peer (already verified by the
   // owner): the core moves on to the height after it.
   [[nodiscard]] Actions on_block_committed_elsewhere(const chain::Header& header,

@@ -245,7 +245,10 @@ Result<LoadReport> run_load(const Manifest& m, const LoadParams& params,
         for (const auto& t : block->value("transactions", json::array())) {
           const std::string th =
               t.is_string() ? t.get<std::string>() : (t.is_object() ? t.value("hash", "") : "");
-          if (pending.erase(th) == 1) ++ours;
+          if (pending.erase(th) == 1) {
+            ++ours;
+            r.included_hashes.push_back(th);
+          }
         }
         if (ours > 0) {
           r.included += ours;

@@ -66,8 +66,9 @@ struct LoadReport {
   std::vector<std::string> errors;  // the first few distinct error messages
   double send_seconds = 0;
   std::size_t included = 0;
-  std::uint64_t start_block = 0;  // head when sending began
-  std::uint64_t first_block = 0;  // first block holding one of ours (0: none)
+  std::vector<std::string> included_hashes;  // 0x hashes seen in a block (acknowledged)
+  std::uint64_t start_block = 0;             // head when sending began
+  std::uint64_t first_block = 0;             // first block holding one of ours (0: none)
   std::uint64_t last_block = 0;
   std::uint64_t included_span_seconds = 0;  // last - first included block time, + 1 block period
   double wait_seconds = 0;                  // from the end of sending until all were seen

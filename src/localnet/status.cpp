@@ -75,6 +75,20 @@ json collect_status(const Manifest& m, std::chrono::milliseconds timeout) {
     o["round"] = nullptr;
     o["inSync"] = nullptr;
     o["lastExit"] = nullptr;
+    o["ha"] = nullptr;
+    if (n.has_agent()) {
+      // An HA host: which role its agent holds now decides what the row means (the cell's
+      // address, "p2p" here, is bound only by the active).
+      auto agent =
+          node::control_request(n.data_dir / "ha" / "agent.sock", json{{"cmd", "status"}}, timeout);
+      o["ha"] = agent.ok() ? json{{"role", agent->value("role", "?")},
+                                  {"epoch", agent->value("epoch", 0)},
+                                  {"identity", (*agent)["node"].value("identity", "?")}}
+                           : json{{"role", "down"}};
+      if (agent.ok() && (*agent)["node"].value("identity", "") != "validator") {
+        o["p2p"] = n.host_ip + ":" + std::to_string(n.p2p_port);
+      }
+    }
     if (auto exit_text = read_file(node_exit_path(m, n), 4096); exit_text.ok()) {
       std::string t = *exit_text;
       while (!t.empty() && t.back() == '\n') t.pop_back();
@@ -111,7 +125,13 @@ std::string format_status_table(const json& doc) {
   out += line;
   for (const auto& n : doc.value("nodes", json::array())) {
     std::string role = n.value("role", "?");
-    if (n.value("standby", false)) role += "/sb";
+    const bool ha = n.contains("ha") && n["ha"].is_object();
+    if (ha) {
+      const std::string r = n["ha"].value("role", "?");
+      role += "/" + (r == "active" ? std::string("act") : r == "standby" ? std::string("sb") : r);
+    } else if (n.value("standby", false)) {
+      role += "/sb";
+    }
     json head = "-";
     json hash = "-";
     if (n["head"].is_object()) {

@@ -11,11 +11,13 @@
 //               "p2p": "127.0.0.10:32323", "rpcUrl": "http://..", "metricsUrl":
 //               "http://../metrics", "head": {"number": 12, "hash": "0x.."} | null, "peers": 5 |
 //               null, "round": 0 | null, "inSync": true | null, "lastExit": "exited with code 1" |
-//               null},
+//               null, "ha": null | {"role": "active"|"standby"|"paused"|..|"down", "epoch": E,
+//               "identity": "validator"|"standby"|"none"}},
 //              ...]}
 // A node is in sync when it is not downloading, has at least one peer, and its head is within one
 // block of the best head it knows of (its peers' and the downloader's highest block) — the
-// DESIGN's "verify in sync" rule without the council-CN part.
+// DESIGN's "verify in sync" rule without the council-CN part. An HA host's row shows its agent's
+// role (cn/act, cn/sb) and the address its node binds now (the cell's only while active).
 #pragma once
 
 #include <chrono>

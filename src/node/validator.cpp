@@ -330,6 +330,8 @@ Result<json> Validator::permit_grant(const json& request) {
   }
   CC_TRY_STATUS(impl_->guard->grant_permit(args.epoch, args.deadline));
   impl_->log->info("validator: signing permit granted (epoch {})", args.epoch);
+  // A proposal refused for want of a permit goes out now, not after a round timeout.
+  if (!impl_->stopped) impl_->run(impl_->core->on_signer_ready(unix_ms_now()));
   return status_json();
 }
 

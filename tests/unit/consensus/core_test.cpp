@@ -130,6 +130,34 @@ TEST(CoreTest, ProposerOfFourCommitsWithHandFedVotes) {
                   .ok());
 }
 
+TEST(CoreTest, ProposerWhoseSealWasRefusedProposesOnceTheSignerIsReady) {
+  TestCouncil c(4);
+  Node n(c, 0);  // proposer of height 1, round 0, without a signing permit yet
+  n.signer.refuse_all = true;
+  auto a = n.core->start_height(c.genesis.header, no_parent_proposer(), kNow);
+  ASSERT_EQ(all_of<BuildProposal>(a).size(), 1u);
+  auto b = n.core->on_proposal_built(built(all_of<BuildProposal>(a)[0]), kNow);
+  EXPECT_TRUE(broadcasts<Preprepare>(b).empty());  // the seal was refused: nothing left
+  n.signer.refuse_all = false;
+  auto c1 = n.core->on_signer_ready(kNow + 300);
+  const auto builds = all_of<BuildProposal>(c1);
+  ASSERT_EQ(builds.size(), 1u);
+  EXPECT_EQ(builds[0].round, 0u);
+  auto d = n.core->on_proposal_built(built(builds[0]), kNow + 300);
+  ASSERT_EQ(broadcasts<Preprepare>(d).size(), 1u);
+  // Once proposed, a second "ready" asks for nothing.
+  EXPECT_TRUE(all_of<BuildProposal>(n.core->on_signer_ready(kNow + 400)).empty());
+}
+
+TEST(CoreTest, NonProposerAsksForNoBlockWhenTheSignerBecomesReady) {
+  TestCouncil c(4);
+  Node n(c, 1);
+  n.signer.refuse_all = true;
+  (void)n.core->start_height(c.genesis.header, no_parent_proposer(), kNow);
+  n.signer.refuse_all = false;
+  EXPECT_TRUE(all_of<BuildProposal>(n.core->on_signer_ready(kNow + 300)).empty());
+}
+
 TEST(CoreTest, ValidatorPreparesAndCommitsAProposal) {
   TestCouncil c(4);
   Node n(c, 2);
