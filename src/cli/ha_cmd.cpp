@@ -139,16 +139,38 @@ void run_status(const HaArgs& a) {
   if (out.contains("last_failover")) print_timeline(out["last_failover"]);
 }
 
+// The agent answers once its checks pass ("accepted"), or with the refusal; then this follows
+// the failover in the agent's status until it ends (the first seal, or a failed step).
 void run_command(const HaArgs& a, const std::string& cmd) {
   auto c = load(a);
-  auto r =
-      node::control_request(c.socket_path(), json{{"cmd", cmd}}, std::chrono::seconds(a.timeout_s));
+  auto r = node::control_request(c.socket_path(), json{{"cmd", cmd}}, 30s);
   if (!r.ok()) fail(cmd + " refused: " + r.error().message);
-  if (a.json_output) {
-    std::printf("%s\n", r->dump(2).c_str());
-  } else {
-    print_timeline(*r);
+  json f = *r;
+  if (r->value("accepted", false)) {
+    const std::string started = r->value("started", "");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.timeout_s);
+    for (;;) {
+      auto s = node::control_request(c.socket_path(), json{{"cmd", "status"}}, 2000ms);
+      if (s.ok() && (*s)["last_failover"].is_object() &&
+          (*s)["last_failover"].value("started", "") == started) {
+        f = (*s)["last_failover"];
+        if (!f["ok"].is_null()) break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        print_timeline(f);
+        fail(cmd + " still in progress after " + std::to_string(a.timeout_s) +
+             " s; follow it with `corecell ha status`");
+      }
+      std::this_thread::sleep_for(200ms);
+    }
   }
+  if (a.json_output) {
+    std::printf("%s\n", f.dump(2).c_str());
+  } else {
+    print_timeline(f);
+  }
+  if (f.value("ok", json(false)) != json(true))
+    fail(cmd + " failed: " + f.value("error", "see the steps above"));
 }
 
 void run_pause(const HaArgs& a, bool pause) {
@@ -216,7 +238,9 @@ void add_ha_commands(CLI::App& app) {
   std::string keys_help = "\nKeys of the agent conf file:\n";
   for (const auto& k : ha::agent_config_keys()) {
     keys_help += "  " + std::string(k.name) + " = " + std::string(k.form) +
-                 (k.fallback.empty() ? "" : " (default " + std::string(k.fallback) + ")") +
+                 (k.fallback.empty()          ? ""
+                  : k.fallback.front() == '(' ? " " + std::string(k.fallback)
+                                              : " (default " + std::string(k.fallback) + ")") +
                  "\n      " + std::string(k.help) + "\n";
   }
   auto [agent, agent_args] =
@@ -234,6 +258,10 @@ void add_ha_commands(CLI::App& app) {
       "On a standby: take over now, with every safety check (refuses while the lease is held or "
       "the chain still shows the validator's seals)");
   failover->add_flag("--json", failover_args->json_output, "Print the timeline as JSON");
+  failover
+      ->add_option("--timeout", failover_args->timeout_s,
+                   "Seconds to follow the failover until its first seal")
+      ->capture_default_str();
   failover->callback([a = failover_args] { run_command(*a, "failover"); });
 
   auto [switchover, switchover_args] =
@@ -241,6 +269,10 @@ void add_ha_commands(CLI::App& app) {
           "On the active: planned handover; the node stops signing, hands over its exact watermark "
           "and releases the lease, so a standby takes over without waiting for the TTL");
   switchover->add_flag("--json", switchover_args->json_output, "Print the timeline as JSON");
+  switchover
+      ->add_option("--timeout", switchover_args->timeout_s,
+                   "Seconds to follow the handover until it ends")
+      ->capture_default_str();
   switchover->callback([a = switchover_args] { run_command(*a, "switchover"); });
 
   auto [pause, pause_args] =

@@ -115,6 +115,9 @@ struct Agent::Impl {
   mutable std::mutex mu;
   std::condition_variable wake;
   std::deque<Command> commands;
+  // The command the loop is running (loop thread only): answered with "accepted" once its checks
+  // pass, so the control thread is free (for `ha status`) while the takeover runs.
+  std::shared_ptr<std::promise<Result<json>>> current_command;
   json snapshot = json::object();
   std::map<std::string, std::uint64_t> event_counts;
 
@@ -202,12 +205,21 @@ struct Agent::Impl {
                 {"ok", nullptr}, {"steps", json::array()}, {"agent", cfg.name}};
     ++failovers;
   }
+  void accept_command() {
+    if (!current_command) return;
+    current_command->set_value(json{{"accepted", true},
+                                    {"kind", failover.value("kind", "")},
+                                    {"started", failover.value("started", "")}});
+    current_command.reset();
+  }
+
   void step(const std::string& name, bool ok, const std::string& detail) {
     if (failover.is_null()) return;
     const auto ms = duration_cast<milliseconds>(Clock::now() - failover_t0).count();
     failover["steps"].push_back(
         {{"step", name}, {"ok", ok}, {"ms", ms}, {"time", utc_now_ms()}, {"detail", detail}});
     event(ok ? "step." + name : "step_failed." + name, detail);
+    publish();  // `ha status` follows a takeover step by step
   }
   void end_failover(bool ok, const std::string& error = {}) {
     if (failover.is_null()) return;
@@ -392,6 +404,7 @@ struct Agent::Impl {
   // just before: its watermark and exactness set the signing floor.
   Status takeover(const std::string& kind, const std::string& reason, const LeaseState& seen) {
     begin_failover(kind, reason);
+    accept_command();
     step("detect", true, reason);
     auto g = store->acquire(cfg.name, cfg.ttl);
     if (!g.ok()) {
@@ -474,6 +487,7 @@ struct Agent::Impl {
          "epoch " + std::to_string(grant->epoch) + ", signing from #" +
              std::to_string(std::max<std::uint64_t>(floor, 1)));
     role = Role::active;
+    event("role", "active (epoch " + std::to_string(grant->epoch) + ")");
     awaiting_in_sync = awaiting_first_seal = true;
     witness_baseline.reset();
     return {};
@@ -496,6 +510,11 @@ struct Agent::Impl {
     auto st = service->poll();
     const bool running = st.ok() && st->running;
     if (!running || identity != Identity::standby) {
+      if (paused) {  // maintenance: the operator may have stopped it on purpose
+        standby_note = "paused: this host's node is not running and is not restarted";
+        node_status = json::object();
+        return;
+      }
       if (Clock::now() < next_node_start) return;
       if (running) (void)service->stop(cfg.stop_grace);
       if (auto r = start_node(Identity::standby); !r.ok()) {
@@ -518,8 +537,13 @@ struct Agent::Impl {
       return;
     }
     if (!witness_baseline) {
+      // Unknown until our node answers: no takeover without a baseline to witness against.
       auto last = validator_last_seal(8);
-      witness_baseline = last.ok() && *last ? **last : 0;
+      if (!last.ok()) {
+        standby_note = "waiting for this host's node to answer (seals)";
+        return;
+      }
+      witness_baseline = *last ? **last : 0;
     }
     if (lease->epoch == 0 && cfg.initial_role != InitialRole::active) {
       standby_note = "the lease was never held: waiting for the initial active (or `ha failover`)";
@@ -559,6 +583,7 @@ struct Agent::Impl {
           "node exited (status " + std::to_string(st->exit_status.value_or(-1)) + ")";
       if (paused) {
         standby_note = "paused: " + why + "; not failing over";
+        node_status = json::object();
         if (grant) (void)renew_lease();
         return;
       }
@@ -656,18 +681,32 @@ struct Agent::Impl {
                                           "): run switchover on the active host");
     }
     begin_failover("switchover", "operator switchover (handing over)");
-    (void)node_request({{"cmd", "permit_revoke"}}, 500ms);
-    step("revoke", true, "permit revoked");
-    (void)service->stop(cfg.stop_grace);
+    accept_command();
+    // The watermark handed over is exact only once the node is known to be gone: a revoke
+    // that did not answer or a stop that did not end it means SIGKILL, and the lease is
+    // released as exact only when the process is confirmed stopped (KEY-1, SIGN-1).
+    const bool revoked = node_request({{"cmd", "permit_revoke"}}, 500ms).ok();
+    step("revoke", revoked, revoked ? "permit revoked" : "the node did not answer: killing it");
+    auto stopped = revoked ? service->stop(cfg.stop_grace) : service->kill();
+    if (!stopped.ok() || !service_stopped()) stopped = service->kill();
+    const bool gone = service_stopped();
     identity = Identity::none;
+    node_status = json::object();
     auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
     if (ss.ok() && *ss) watermark = std::max(watermark, (*ss)->max_height);
-    step("stop", true, "node stopped, watermark #" + std::to_string(watermark));
-    if (auto r = ip->release(); !r.ok())
+    const bool exact = gone && ss.ok();
+    step("stop", gone,
+         gone ? "node stopped, watermark #" + std::to_string(watermark)
+              : "the node may still run: " +
+                    (stopped.ok() ? std::string("state unknown") : stopped.error().message));
+    if (auto r = ip->release(); !r.ok()) {
       step("ip", false, r.error().message);
-    else
+    } else {
       step("ip", true, "released " + cfg.cell_ip);
-    auto r = store->release(cfg.name, grant->epoch, watermark, ss.ok(), "");
+    }
+    // Not exact (a stop we could not confirm): the standby must wait out the old permit via
+    // max(watermark + 1, head + 2) and, when it expired, the lease TTL has passed by then.
+    auto r = store->release(cfg.name, grant->epoch, watermark, exact, "");
     if (!r.ok()) {
       step("lease", false, r.error().message);
     } else {
@@ -688,9 +727,11 @@ struct Agent::Impl {
       todo.swap(commands);
     }
     for (auto& c : todo) {
+      current_command = c.done;
       Result<json> r = c.cmd == "failover" ? do_failover() : do_switchover();
       if (!r.ok()) event("refused." + c.cmd, r.error().message);
-      c.done->set_value(std::move(r));
+      if (current_command) current_command->set_value(std::move(r));
+      current_command.reset();
       publish();
     }
   }
@@ -823,6 +864,13 @@ struct Agent::Impl {
         }
         role = Role::standby;
         event("role", "standby");
+        // A cell address left on this host by a run that died without fencing (linux mover):
+        // a starting agent is not active, so it must not hold it.
+        if (auto held = ip->held(); held.ok() && *held) {
+          auto r = ip->release();
+          event(r.ok() ? "ip_released" : "ip_release_failed",
+                r.ok() ? "left over from the previous run" : r.error().message);
+        }
         // Our previous run held the lease and this host crashed or restarted: prefer another
         // standby for the takeover.
         if (lease && lease->holder == cfg.name) standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
@@ -892,8 +940,9 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
       }
       self->wake.notify_all();
       // The control thread waits: the operator's command returns the whole timeline.
-      if (fut.wait_for(std::chrono::seconds(90)) != std::future_status::ready) {
-        return make_error("ha.timeout", std::string(cmd) + " did not finish within 90 s");
+      // The loop answers within a tick: the refusal, or "accepted" once the checks passed.
+      if (fut.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+        return make_error("ha.timeout", std::string(cmd) + " was not taken up within 30 s");
       }
       return fut.get();
     });

@@ -20,7 +20,7 @@ namespace cc::ha {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr std::array<AgentKeyInfo, 30> kKeys{{
+constexpr std::array<AgentKeyInfo, 33> kKeys{{
     {"HA_NAME", "text", "the host name", "this agent's name in the lease and in events"},
     {"HA_NODE_CONF", "a path", "(required)", "the CN's kcnd.conf (DATA_DIR, GENESIS, PUBLIC_IP)"},
     {"HA_NODE_BIN", "a path", "this corecell binary", "exec service: the corecell to run"},
@@ -46,25 +46,25 @@ constexpr std::array<AgentKeyInfo, 30> kKeys{{
     {"HA_LEASE_TTL_MS", "milliseconds", "3000", "lease lifetime without renewal"},
     {"HA_LOOP_MS", "milliseconds", "500", "agent loop interval"},
     {"HA_RETRY_MS", "milliseconds", "1000",
-     "time a failing lease request may take; HA_LOOP_MS + 2 x HA_RETRY_MS <= HA_LEASE_TTL_MS"},
+     "the lease store's per-request timeout (etcd: capped at 2000); checked: HA_LOOP_MS + 2 x "
+     "HA_RETRY_MS <= HA_LEASE_TTL_MS"},
     {"HA_PERMIT_MARGIN_MS", "milliseconds", "500",
      "the node's permit ends this long before the lease could expire"},
     {"HA_NODE_HUNG_MS", "milliseconds", "1500",
      "an active node silent on its control socket this long is killed (fenced)"},
     {"HA_STOP_GRACE_MS", "milliseconds", "5000", "SIGTERM to SIGKILL when stopping the node"},
-    {"HA_SYNC_TIMEOUT_MS", "milliseconds", "60000", "verify-sync and takeover sync wait"},
+    {"HA_SYNC_TIMEOUT_MS", "milliseconds", "60000",
+     "takeover: how long the new node may take to answer on its control socket (at most 30000)"},
     {"HA_IP_MOVER", "loopback | linux | exec", "linux", "how the cell's address moves"},
     {"HA_IP_PREFIX", "1..32", "32", "linux mover: prefix length"},
     {"HA_IP_DEVICE", "an interface", "", "linux mover: the interface (exec: passed on)"},
     {"HA_IP_SCRIPT", "a path", "", "exec mover: SCRIPT acquire|release|status IP"},
-    {"HA_STATE_DIR", "a path", "DATA_DIR/ha",
-     "agent.sock, events.jsonl, node.log; HA_NOTIFY_SCRIPT, HA_WEBHOOK_URL, HA_METRICS_ADDR, "
-     "HA_METRICS_PORT: see docs/HA.md"},
+    {"HA_STATE_DIR", "a path", "DATA_DIR/ha", "agent.sock, events.jsonl, node.log"},
     {"HA_NOTIFY_SCRIPT", "a path", "", "run as SCRIPT EVENT ROLE DETAIL on every event"},
+    {"HA_WEBHOOK_URL", "http://host:port/path", "", "every event POSTed as JSON"},
+    {"HA_METRICS_ADDR", "an address", "127.0.0.1", "the agent's /metrics and /health/role"},
+    {"HA_METRICS_PORT", "0..65535", "0", "the agent's metrics port (0: no listener)"},
 }};
-
-constexpr std::array<std::string_view, 3> kExtraKeys{"HA_WEBHOOK_URL", "HA_METRICS_ADDR",
-                                                     "HA_METRICS_PORT"};
 
 struct Reader {
   const node::ConfFile& file;
@@ -143,8 +143,7 @@ Result<AgentConfig> load_agent_config(const fs::path& path) {
   Reader r{file, abs.parent_path()};
   for (const auto& e : file.entries) {
     const bool known =
-        std::any_of(kKeys.begin(), kKeys.end(), [&](const auto& k) { return k.name == e.key; }) ||
-        std::find(kExtraKeys.begin(), kExtraKeys.end(), e.key) != kExtraKeys.end();
+        std::any_of(kKeys.begin(), kKeys.end(), [&](const auto& k) { return k.name == e.key; });
     if (!known) {
       return r.bad(e,
                    "unknown key (a typo would silently change failover behaviour); the keys "
