@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # services and tools the tests drive (promtool checks /metrics; curl talks to the endpoints)
   etcd-server etcd-client iproute2 procps psmisc prometheus curl
+  # the HA agent's linux IP mover: duplicate-address detection and gratuitous ARP
+  iputils-arping
 )
 # Node.js and npm run the real-client tests (tests/js: ethers, @kaiachain/ethers-ext). A machine
 # that already has node and npm (e.g. from another Node.js distribution, which bundles npm and
