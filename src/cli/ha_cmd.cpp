@@ -42,7 +42,7 @@ ha::AgentConfig load(const HaArgs& a) { return or_fail(ha::load_agent_config(a.c
 
 // The validator address from the backup's clear-text part (no passphrase needed).
 Address validator_of(const ha::AgentConfig& c) {
-  auto text = or_fail(read_file(c.validator_backup, 64 * 1024));
+  auto text = or_fail(read_file(c.validator_backup, std::size_t{64} * 1024));
   return or_fail(crypto::inspect_backup(text, c.validator_backup.string())).address;
 }
 

@@ -75,9 +75,9 @@ struct Reader {
                                        "=\"" + e.value + "\": " + why);
   }
   [[nodiscard]] const node::ConfEntry* get(std::string_view key) const { return file.find(key); }
-  [[nodiscard]] std::string text(std::string_view key, std::string fallback = {}) const {
+  [[nodiscard]] std::string text(std::string_view key, const std::string& fallback = {}) const {
     const auto* e = get(key);
-    return e ? e->value : std::move(fallback);
+    return e ? e->value : fallback;
   }
   [[nodiscard]] fs::path path(std::string_view key) const {
     const auto* e = get(key);
@@ -177,7 +177,7 @@ Result<AgentConfig> load_agent_config(const fs::path& path) {
   CC_TRY_ASSIGN(c.validator_backup, r.required_path("HA_VALIDATOR_KEY_BACKUP"));
   CC_TRY_ASSIGN(c.passphrase_file, r.required_path("HA_PASSPHRASE_FILE"));
   CC_TRY_ASSIGN(c.standby_nodekey, r.required_path("HA_STANDBY_NODEKEY"));
-  if (const auto* e = r.get("HA_VALIDATOR_ADDRESS")) {
+  if (const auto* e = r.get("HA_VALIDATOR_ADDRESS"); e != nullptr && !e->value.empty()) {
     auto a = crypto::parse_address(e->value);
     if (!a.ok()) return r.bad(*e, a.error().message);
     c.expected_address = *a;
@@ -309,7 +309,7 @@ Result<AgentKeys> load_agent_keys(const AgentConfig& c) {
   CC_TRY_ASSIGN(auto genesis, chain::load_genesis_file(c.genesis));
   auto pass = crypto::read_passphrase_file(c.passphrase_file);
   if (!pass.ok()) return pass.error().context("HA_PASSPHRASE_FILE");
-  auto backup = read_file(c.validator_backup, 64 * 1024);
+  auto backup = read_file(c.validator_backup, std::size_t{64} * 1024);
   if (!backup.ok()) {
     return backup.error().context("HA_VALIDATOR_KEY_BACKUP " + c.validator_backup.string());
   }

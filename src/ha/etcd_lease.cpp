@@ -608,8 +608,10 @@ Result<std::unique_ptr<LeaseStore>> make_etcd_lease_store(EtcdLeaseOptions optio
   for (const auto& endpoint : options.endpoints) {
     std::string problem = etcd_endpoint_problem(endpoint);
     if (!problem.empty()) {
-      return make_error("lease.config", "the etcd endpoint \"" + endpoint + "\" is not usable: " +
-                                            problem + " (example: http://10.0.0.5:2379)");
+      std::string message = "the etcd endpoint \"" + endpoint + "\" is not usable: ";
+      message += problem;
+      message += " (example: http://10.0.0.5:2379)";
+      return make_error("lease.config", message);
     }
   }
   if (options.prefix.empty() || options.prefix.front() != '/' || options.prefix == "/" ||

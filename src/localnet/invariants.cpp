@@ -104,8 +104,13 @@ ChainCheck check_chain1(const Manifest& m) {
       if (first_hash.empty()) {
         first_hash = hash;
       } else if (hash != first_hash) {
-        c.violations.push_back("CHAIN-1: fork at #" + std::to_string(h) + ": " + names[0] +
-                               " has " + first_hash + ", " + names[i] + " has " + hash);
+        std::string v = "CHAIN-1: fork at #" + std::to_string(h) + ": " + names[0] + " has ";
+        v += first_hash;
+        v += ", ";
+        v += names[i];
+        v += " has ";
+        v += hash;
+        c.violations.push_back(std::move(v));
       }
     }
     auto info =
