@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -53,15 +54,28 @@ using WallClock = std::chrono::system_clock;
 
 // "2026-11-26T12:05:30.868Z" -> a time point; nullopt when it does not parse.
 std::optional<WallClock::time_point> demo_parse_time(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+  // Fixed layout: YYYY-MM-DDTHH:MM:SS.mmmZ
+  if (text.size() != 24 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[23] != 'Z') {
     return std::nullopt;
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return WallClock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(ms);
+  auto field = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    int v = 0;
+    auto [p, ec] = std::from_chars(text.data() + pos, text.data() + pos + len, v);
+    if (ec != std::errc() || p != text.data() + pos + len) return std::nullopt;
+    return v;
+  };
+  auto year = field(0, 4), mon = field(5, 2), day = field(8, 2), hour = field(11, 2),
+       min = field(14, 2), sec = field(17, 2), ms = field(20, 3);
+  if (!year || !mon || !day || !hour || !min || !sec || !ms) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *mon - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *min;
+  tm.tm_sec = *sec;
+  return WallClock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(*ms);
 }
 
 long long demo_ms_between(WallClock::time_point from, WallClock::time_point to) {

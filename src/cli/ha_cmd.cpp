@@ -75,11 +75,9 @@ void run_agent(const HaArgs& a) {
                        sig == SIGINT ? "SIGINT" : "SIGTERM");
     stop = true;
   });
-  agent->run(stop);
-  if (waiter.joinable()) {
-    if (!stop) pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-  }
+  agent->run(stop);  // returns once the waiter has taken a stop signal
+  waiter.join();
+}
 }
 
 void run_status(const HaArgs& a) {
@@ -121,8 +119,8 @@ void run_status(const HaArgs& a) {
     const json& n = out["node"];
     std::printf("node           %s, head #%s, %s\n", text_of(n["identity"]).c_str(),
                 text_of(n["head"]).c_str(), n.value("in_sync", false) ? "in sync" : "NOT in sync");
-    if (!text_of(out["note"]).empty() && out["note"] != "") {
-      std::printf("note           %s\n", text_of(out["note"]).c_str());
+    if (const std::string note = out.value("note", ""); !note.empty()) {
+      std::printf("note           %s\n", note.c_str());
     }
   }
   if (out["lease"].is_object()) {

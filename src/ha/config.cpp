@@ -158,7 +158,12 @@ Result<AgentConfig> load_agent_config(const fs::path& path) {
       !std::all_of(c.name.begin(), c.name.end(), [](char ch) {
         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
       })) {
-    return r.bad(*r.get("HA_NAME"), "expected 1..64 characters of [A-Za-z0-9._-]");
+    if (const auto* e = r.get("HA_NAME")) {
+      return r.bad(*e, "expected 1..64 characters of [A-Za-z0-9._-]");
+    }
+    return make_error("ha.config", file.source + ": the host name \"" + c.name +
+                                       "\" is not a valid HA_NAME; set HA_NAME (1..64 "
+                                       "characters of [A-Za-z0-9._-])");
   }
   CC_TRY_ASSIGN(c.node_conf, r.required_path("HA_NODE_CONF"));
   auto node_cfg = node::load_node_config(node::Role::cn, c.node_conf);
