@@ -4,7 +4,8 @@
 #   make asan       ASan+UBSan build (clang, with libFuzzer coverage) in build-asan/
 #   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format, clang-tidy
 #   make demo       build and run `corecell demo`
-#   make bench      build and run the benchmarks (results: docs/BENCHMARKS.md)
+#   make bench      build and run the benchmarks, including bench-ha (ha_rto adds 5–10 min; results: docs/BENCHMARKS.md)
+#   make bench-ha   build and run only the HA failover RTO benchmark (bench/ha_rto.cpp, 5–10 min)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
 #   make format     apply clang-format;  make format-check: fail on unformatted files
 #   make tidy       clang-tidy over src/ (unity translation units of a configure-only clang tree); fails on any finding
@@ -13,10 +14,10 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 TIDY_BUILD ?= build-tidy-unity
 
-.PHONY: help build asan test demo bench fuzz format format-check tidy clean
+.PHONY: help build asan test demo bench bench-ha fuzz format format-check tidy clean
 
 help:
-	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -34,7 +35,10 @@ demo: build
 	$(BUILD)/bin/corecell demo
 
 bench: build
-	bash scripts/run-benchmarks.sh $(BUILD)
+	bash scripts/run-benchmarks.sh $(BUILD) all
+
+bench-ha: build
+	bash scripts/run-benchmarks.sh $(BUILD) ha
 
 fuzz: asan
 	bash scripts/run-fuzzers.sh $(ASAN_BUILD) $${FUZZ_SECONDS:-300}
