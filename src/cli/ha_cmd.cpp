@@ -78,7 +78,6 @@ void run_agent(const HaArgs& a) {
   agent->run(stop);  // returns once the waiter has taken a stop signal
   waiter.join();
 }
-}
 
 void run_status(const HaArgs& a) {
   auto c = load(a);
