@@ -6,11 +6,16 @@
 // waits until every member reports /health; members can be stopped (SIGKILL, data kept),
 // started again, or frozen (SIGSTOP: TCP still connects but nothing answers, like a hung host).
 // Every process is killed and every file removed in the destructor, also when a test fails.
+// Option: members inside network namespaces the caller made (EtcdCluster(InNetns{...})): member
+// i runs as `ip netns exec NETNS_i etcd ...` on its own address there (no slot: a namespace has
+// its addresses to itself), and the health checks run from a thread that entered the member's
+// namespace (setns), since its address is reachable only from there.
 #pragma once
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,7 +60,7 @@ class EtcdCluster {
     for (int attempt = 0; attempt < 5; ++attempt) {
       if (!claim_slot()) return;
       members_.clear();
-      for (int i = 0; i < members; ++i) members_.push_back(Member{ip_for(i), nullptr});
+      for (int i = 0; i < members; ++i) members_.push_back(Member{ip_for(i), nullptr, {}});
       bool started = true;
       for (int i = 0; i < members && started; ++i) started = launch(i);
       if (started && wait_healthy(start_timeout)) {
@@ -66,6 +72,42 @@ class EtcdCluster {
       for (auto& m : members_) m.process.reset();
       members_.clear();
       release_slot();
+    }
+  }
+
+  // Members inside network namespaces: netns[i] and ip[i] for member i (1 or 3 of them); `ip`
+  // is the iproute2 binary that runs them (`ip netns exec`). Same ports, same API as above.
+  struct InNetns {
+    std::vector<std::string> netns;
+    std::vector<std::string> ips;
+    std::string ip_command = "/usr/sbin/ip";
+  };
+  explicit EtcdCluster(InNetns where,
+                       std::chrono::milliseconds start_timeout = std::chrono::seconds(30)) {
+    const std::size_t members = where.netns.size();
+    if ((members != 1 && members != 3) || where.ips.size() != members) {
+      error_ =
+          "EtcdCluster in namespaces needs 1 or 3 members, each with a namespace and an "
+          "address (" +
+          std::to_string(members) + " namespaces, " + std::to_string(where.ips.size()) +
+          " addresses given)";
+      return;
+    }
+    if (!std::filesystem::exists(kEtcdBinary)) {
+      error_ = std::string(kEtcdBinary) + " is missing: apt-get install etcd-server";
+      return;
+    }
+    ip_command_ = where.ip_command;
+    data_ = std::make_unique<TempDir>();
+    for (std::size_t i = 0; i < members; ++i) {
+      members_.push_back(Member{where.ips[i], nullptr, where.netns[i]});
+    }
+    bool started = true;
+    for (int i = 0; i < size() && started; ++i) started = launch(i);
+    if (!started) return;  // launch() said why
+    if (!wait_healthy(start_timeout)) {
+      error_ = "etcd in namespaces did not become healthy within " +
+               std::to_string(start_timeout.count()) + " ms: " + logs_tail();
     }
   }
 
@@ -140,7 +182,23 @@ class EtcdCluster {
   struct Member {
     std::string ip;
     std::unique_ptr<Process> process;
+    std::string netns;  // empty: the test's own namespace
   };
+
+  // Runs f() on a thread that entered network namespace `netns` (nullopt when it could not).
+  template <typename F>
+  static auto in_netns(const std::string& netns, F f) -> std::optional<decltype(f())> {
+    std::optional<decltype(f())> out;
+    std::thread t([&] {
+      const int fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return;
+      const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
+      ::close(fd);
+      if (entered) out.emplace(f());
+    });
+    t.join();
+    return out;
+  }
 
   [[nodiscard]] std::string ip_for(int i) const {
     return "127.0." + std::to_string(160 + i) + "." + std::to_string(slot_);
@@ -209,7 +267,9 @@ class EtcdCluster {
     }
     std::string client = "http://" + m.ip + ":" + std::to_string(kClientPort);
     std::string peer = "http://" + m.ip + ":" + std::to_string(kPeerPort);
-    m.process = std::make_unique<Process>(std::vector<std::string>{
+    std::vector<std::string> argv;
+    if (!m.netns.empty()) argv = {ip_command_, "netns", "exec", m.netns};
+    const std::vector<std::string> etcd_argv{
         kEtcdBinary,
         "--name",
         name,
@@ -232,7 +292,9 @@ class EtcdCluster {
         "--logger",
         "zap",
         "--log-level",
-        "warn"});
+        "warn"};
+    argv.insert(argv.end(), etcd_argv.begin(), etcd_argv.end());
+    m.process = std::make_unique<Process>(argv);
     if (!m.process->started()) {
       error_ = "could not start " + std::string(kEtcdBinary);
       return false;
@@ -241,6 +303,13 @@ class EtcdCluster {
   }
 
   bool wait_member_healthy(int i, SteadyDeadline deadline) {
+    const auto& m = members_.at(static_cast<std::size_t>(i));
+    if (m.netns.empty()) return poll_member_healthy(i, deadline);
+    // The member's address exists only inside its namespace: poll from a thread in there.
+    return in_netns(m.netns, [&] { return poll_member_healthy(i, deadline); }).value_or(false);
+  }
+
+  bool poll_member_healthy(int i, SteadyDeadline deadline) {
     auto& m = members_.at(static_cast<std::size_t>(i));
     httplib::Client client(endpoint(i));
     client.set_connection_timeout(std::chrono::milliseconds(300));
@@ -263,6 +332,7 @@ class EtcdCluster {
 
   int slot_ = 0;
   int slot_fd_ = -1;
+  std::string ip_command_;
   std::unique_ptr<TempDir> data_;
   std::vector<Member> members_;  // destroyed (killed) before data_ is removed: see ~EtcdCluster
   std::string error_;
