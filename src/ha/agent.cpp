@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -134,6 +135,7 @@ struct Agent::Impl {
   Clock::time_point node_started{};
   Clock::time_point next_node_start{};  // restart backoff
   Clock::time_point standby_cooldown_until{};
+  Clock::time_point next_takeover_at{};  // after a failed takeover attempt
   std::optional<std::uint64_t>
       witness_baseline;      // validator's last seal when the lease was seen free
   std::string standby_note;  // why a standby is not taking over now
@@ -359,6 +361,20 @@ struct Agent::Impl {
     return {};
   }
 
+  // Runs a step that may be slow (an IP mover's arping or cloud API, stopping a node) on a
+  // worker thread while this loop keeps the lease renewed every HA_LOOP_MS; a failed renewal
+  // fails the step once the work has ended (its thread is never abandoned).
+  Status with_lease_kept(const std::function<Status()>& work) {
+    auto done = std::async(std::launch::async, work);
+    while (done.wait_for(cfg.loop) != std::future_status::ready) {
+      if (auto r = renew_lease(); !r.ok()) {
+        done.wait();
+        return r.error().context("keeping the lease during the takeover");
+      }
+    }
+    return done.get();
+  }
+
   // ---------------------------------------------------------------- fencing
   // Stop signing now: revoke the permit, stop (or kill) the node, give the address and the lease
   // up. The watermark released is read from the node's signstate after it stopped: exact.
@@ -438,13 +454,14 @@ struct Agent::Impl {
     }
     failover_floor = floor;
 
-    if (auto st = ip->acquire(); !st.ok()) {
+    if (auto st = with_lease_kept([this] { return ip->acquire(); }); !st.ok()) {
+      if (st.error().code != "ip.in_use") (void)ip->release();
       step("ip", false, st.error().message);
       abort_takeover(seen, st.error().message);
       return st.error();
     }
     step("ip", true, ip->describe());
-    if (auto st = service->stop(cfg.stop_grace); !st.ok()) {
+    if (auto st = with_lease_kept([this] { return service->stop(cfg.stop_grace); }); !st.ok()) {
       step("stop", false, st.error().message);
       fence("takeover failed: " + st.error().message, true);
       end_failover(false, st.error().message);
@@ -502,6 +519,9 @@ struct Agent::Impl {
     grant.reset();
     end_failover(false, why);
     standby_note = why;
+    // Not again on the very next loop: each attempt takes an epoch and the cause (an address
+    // still answering, a fresh seal) rarely clears that fast.
+    next_takeover_at = Clock::now() + cfg.ttl;
   }
 
   // ---------------------------------------------------------------- per role
@@ -563,6 +583,7 @@ struct Agent::Impl {
       standby_note = "not in sync (head #" + std::to_string(node_head()) + ")";
       return;
     }
+    if (Clock::now() < next_takeover_at) return;  // the last attempt failed moments ago
     std::string reason;
     if (lease->epoch == 0) {
       reason = "initial activation";

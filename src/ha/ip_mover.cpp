@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// `ip` answers in milliseconds; arping -D waits its own -w 2; arping -U sends 2 probes 1 s apart.
+// `ip` answers in milliseconds; arping -D waits its own -w 1; arping -U sends 1 probe (about 1 s).
 constexpr auto kIpCommandTimeout = 5s;
 constexpr auto kArpingTimeout = 5s;
 // An operator script may call a cloud API (reassigning an elastic IP takes seconds).
@@ -192,7 +192,7 @@ class LinuxIpMover final : public IpMover {
       // Duplicate address detection. iputils arping -D exits 0 when nobody answered, 1 when a
       // host answered (the address is in use: its MAC is in the output), 2 on an error such as
       // a missing or down interface. No -q: its output explains both of the latter.
-      const std::vector<std::string> dad = {arping_.string(), "-D", "-c", "2", "-w", "2", "-I",
+      const std::vector<std::string> dad = {arping_.string(), "-D", "-c", "1", "-w", "1", "-I",
                                             c_.device,        c_.ip};
       CC_TRY_ASSIGN(const auto r, ipm_run(dad, kArpingTimeout));
       if (!r.timed_out && r.exit_status == 1) {
@@ -219,7 +219,7 @@ class LinuxIpMover final : public IpMover {
     // Gratuitous ARP so neighbours (the gateway, other CNs' hosts) replace the old holder's MAC
     // at once. Not fatal: the address is ours either way, and a neighbour that missed it learns
     // the new MAC when its cache entry expires (seconds to minutes). Logged for the operator.
-    const std::vector<std::string> garp = {arping_.string(), "-U", "-c", "2", "-I",
+    const std::vector<std::string> garp = {arping_.string(), "-U", "-c", "1", "-I",
                                            c_.device,        c_.ip};
     auto g = ipm_run(garp, kArpingTimeout);
     if (!g.ok()) {
