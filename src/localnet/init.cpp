@@ -70,10 +70,11 @@ Status init_check_dir(const fs::path& dir) {
   return ensure_dir(dir);
 }
 
-// HA agent timings for one machine: a 2 s lease renewed every 200 ms (200 + 2 x 400 <= 2000).
+// HA agent timings for one machine: a 3 s lease renewed every 250 ms (250 + 2 x 600 <= 3000),
+// with slack for a loaded machine (a whole network and its tests on two cores).
 constexpr const char* kLocalnetHaTiming =
-    "HA_LEASE_TTL_MS=\"2000\"\nHA_LOOP_MS=\"200\"\nHA_RETRY_MS=\"400\"\n"
-    "HA_PERMIT_MARGIN_MS=\"300\"\nHA_NODE_HUNG_MS=\"1500\"\nHA_STOP_GRACE_MS=\"5000\"\n";
+    "HA_LEASE_TTL_MS=\"3000\"\nHA_LOOP_MS=\"250\"\nHA_RETRY_MS=\"600\"\n"
+    "HA_PERMIT_MARGIN_MS=\"500\"\nHA_NODE_HUNG_MS=\"2000\"\nHA_STOP_GRACE_MS=\"5000\"\n";
 inline constexpr std::uint16_t kAgentMetricsPort = 61002;
 
 struct HaCell {

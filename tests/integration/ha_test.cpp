@@ -329,7 +329,7 @@ TEST_F(HaLocalnet, SigstopOfTheActiveLongerThanTheTtlNeverLetsTheResumedProcessS
   ASSERT_GT(node, 0);
   ::kill(agent, SIGSTOP);
   ::kill(node, SIGSTOP);
-  std::this_thread::sleep_for(5s);  // the lease TTL is 2 s
+  std::this_thread::sleep_for(6s);  // the lease TTL is 3 s
   const auto resumed_at = std::chrono::system_clock::now();
   ::kill(node, SIGCONT);
   ::kill(agent, SIGCONT);
