@@ -238,11 +238,31 @@ Actions Core::on_proposal_built(chain::Block block, std::uint64_t now_ms) {
 
 Actions Core::on_signer_ready(std::uint64_t now_ms) {
   Actions out;
-  if (!started_ || decided_ || !validator_ || build_round_) return out;
-  if (proposer_for(round_) != cfg_.own_address) return out;
-  if (round_ > 0 && build_justification_.empty()) return out;
+  if (!started_ || decided_ || !validator_) return out;
   RoundState& rs = round_state(round_);
-  if (rs.proposed || rs.proposal || rs.build_pending) return out;
+  // Votes of the current round the signer refused (each is sent once per round): the same
+  // message now, in protocol order. The SignGuard re-signs only an identical request.
+  const Address& self = cfg_.own_address;
+  if (rs.sent_round_change && !rs.round_changes.contains(self)) {
+    rs.sent_round_change = false;
+    send_round_change(round_, out);
+  }
+  if (rs.sent_prepare && rs.proposal && !rs.prepares.contains(self)) {
+    send_prepare(round_, *rs.proposal, out);
+  }
+  if (rs.sent_commit && prepared_ && prepared_->round == round_) {
+    const auto seals = commits_.find(prepared_->block_hash);
+    if (seals == commits_.end() || !seals->second.contains(self)) {
+      send_commit(prepared_->block_hash, out);
+    }
+  }
+  progress(now_ms, out);
+  if (decided_ || build_round_) return out;
+  // IBFT proposer duty: a proposal whose seal was refused is built again.
+  if (proposer_for(round_) != self) return out;
+  if (round_ > 0 && build_justification_.empty()) return out;
+  RoundState& now_rs = round_state(round_);
+  if (now_rs.proposed || now_rs.proposal || now_rs.build_pending) return out;
   note(out, NoteLevel::kInfo, "ibft.propose_retry",
        view_text(height_, round_) + ": the signer may sign now; building the proposal again");
   request_build(round_, now_ms, out);
@@ -404,17 +424,21 @@ void Core::handle_preprepare(const Preprepare& pp, bool own, std::uint64_t now_m
   note(out, NoteLevel::kDebug, "ibft.accepted",
        "preprepare " + view_text(pp.height, r) + " block " + short_hex(hash));
   if (!validator_ || rs.sent_prepare) return;
-  rs.sent_prepare = true;  // one attempt per round: a refusal is not retried
+  rs.sent_prepare = true;  // one attempt here; on_signer_ready retries a refused one
+  send_prepare(r, hash, out);
+}
+
+void Core::send_prepare(std::uint32_t round, const Hash32& hash, Actions& out) {
   Prepare p;
   p.height = height_;
-  p.round = r;
+  p.round = round;
   p.block_hash = hash;
-  auto sig = sign(SignKind::kPrepare, r, p.digest(), out);
+  auto sig = sign(SignKind::kPrepare, round, p.digest(), out);
   if (!sig) return;
   p.signature = *sig;
   p.sender = cfg_.own_address;
-  out.push_back(Broadcast{p.encode(), MessageCode::kPrepare, height_, r});
-  rs.prepares.emplace(p.sender, p);
+  out.push_back(Broadcast{p.encode(), MessageCode::kPrepare, height_, round});
+  round_state(round).prepares.emplace(p.sender, p);
 }
 
 void Core::handle_prepare(const Prepare& p, Actions& out) {
@@ -522,18 +546,21 @@ bool Core::try_prepared(Actions& out) {
   prepared_ = PreparedState{round_, hash, std::move(certificate)};
   note(out, NoteLevel::kDebug, "ibft.prepared",
        view_text(height_, round_) + " block " + short_hex(hash));
-  if (!validator_) return true;
+  if (validator_) send_commit(hash, out);
+  return true;
+}
+
+void Core::send_commit(const Hash32& hash, Actions& out) {
   Commit c;
   c.height = height_;
   c.round = round_;
   c.block_hash = hash;
   auto seal = sign(SignKind::kCommit, round_, c.digest(), out);
-  if (!seal) return true;
+  if (!seal) return;
   c.commit_seal = *seal;
   c.sender = cfg_.own_address;
   out.push_back(Broadcast{c.encode(), MessageCode::kCommit, height_, round_});
   handle_commit(c, out);
-  return true;
 }
 
 bool Core::try_round_catch_up(std::uint64_t now_ms, Actions& out) {

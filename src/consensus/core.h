@@ -182,10 +182,12 @@ class Core {
   [[nodiscard]] Actions on_timer(const TimerEvent& timer, std::uint64_t now_ms);
   // The owner's answer to BuildProposal (extra ignored: the core writes it).
   [[nodiscard]] Actions on_proposal_built(chain::Block block, std::uint64_t now_ms);
-  // The signer refused until now and may sign from here on (an HA signing permit arrived). IBFT
-  // proposer duty: when this node is the current round's proposer and its proposal never left
-  // (the seal was refused), ask for the block again, so the round need not time out. Round > 0
-  // only while the round change that elected us is still at hand (its justification).
+  // The signer refused until now and may sign from here on (an HA signing permit arrived, or
+  // its height ceiling rose). This round's ROUND-CHANGE, PREPARE and COMMIT that the signer
+  // refused go out now (the same messages). IBFT proposer duty: when this node is the current
+  // round's proposer and its proposal never left (the seal was refused), ask for the block
+  // again, so the round need not time out. Round > 0 only while the round change that elected
+  // us is still at hand (its justification).
   [[nodiscard]] Actions on_signer_ready(std::uint64_t now_ms);
   // A block at or above the current height was imported from a peer (already verified by the
   // owner): the core moves on to the height after it.
@@ -222,6 +224,9 @@ class Core {
   void dispatch(const Message& msg, std::uint64_t now_ms, Actions& out);
   void buffer_future(const Message& msg, Actions& out);
   void handle_preprepare(const Preprepare& pp, bool own, std::uint64_t now_ms, Actions& out);
+  // Sign and broadcast our PREPARE / COMMIT of the current height (nothing when refused).
+  void send_prepare(std::uint32_t round, const Hash32& hash, Actions& out);
+  void send_commit(const Hash32& hash, Actions& out);
   void handle_prepare(const Prepare& p, Actions& out);
   void handle_commit(const Commit& c, Actions& out);
   void handle_round_change(const RoundChange& rc, Actions& out);

@@ -123,6 +123,18 @@ Status SignGuard::check_permit(const SignRequest& request) {
                                  "refusing to sign at " +
                                  describe(request)));
   }
+  if (permit_->ceiling && request.height > *permit_->ceiling) {
+    // Not an error in the agent's eyes: the node asks for this height and signs once the agent
+    // has written it to the lease store (consensus retries when the permit is renewed).
+    wanted_height_ = std::max(wanted_height_, request.height);
+    guard_log()->debug("sign deferred at {}: above the permit's ceiling #{}", describe(request),
+                       *permit_->ceiling);
+    return refuse(make_error("sign.above_ceiling",
+                             "refusing to sign at " + describe(request) +
+                                 ": above the signing permit's ceiling #" +
+                                 std::to_string(*permit_->ceiling) +
+                                 " (the HA agent has not replicated this height yet)"));
+  }
   return ok_status();
 }
 
@@ -228,7 +240,8 @@ Result<crypto::Signature> SignGuard::sign(const SignRequest& request) {
   return sig;
 }
 
-Status SignGuard::grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline) {
+Status SignGuard::grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+                               std::optional<std::uint64_t> ceiling) {
   detail::MutexLock lock(mu_);
   if (epoch < state_.max_epoch) {
     guard_log()->warn(
@@ -255,11 +268,12 @@ Status SignGuard::grant_permit(std::uint64_t epoch, MonotonicClock::time_point d
   }
   if (!permit_ || permit_->epoch != epoch)
     guard_log()->info("signing permit granted: epoch {} for {}", epoch, to_hex0x(address_));
-  permit_ = SigningPermit{epoch, deadline};
+  permit_ = SigningPermit{epoch, deadline, ceiling};
   return ok_status();
 }
 
-Status SignGuard::renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline) {
+Status SignGuard::renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+                               std::optional<std::uint64_t> ceiling) {
   detail::MutexLock lock(mu_);
   if (!permit_)
     return refuse(make_error("sign.no_permit", "cannot renew signing permit epoch " +
@@ -270,6 +284,7 @@ Status SignGuard::renew_permit(std::uint64_t epoch, MonotonicClock::time_point d
                              "cannot renew signing permit epoch " + std::to_string(epoch) +
                                  ": the permit held is epoch " + std::to_string(permit_->epoch)));
   permit_->deadline = deadline;
+  if (ceiling && permit_->ceiling) permit_->ceiling = std::max(*permit_->ceiling, *ceiling);
   return ok_status();
 }
 
@@ -297,6 +312,11 @@ Status SignGuard::set_floor(std::uint64_t height) {
 std::optional<SigningPermit> SignGuard::permit() const {
   detail::MutexLock lock(mu_);
   return permit_;
+}
+
+std::uint64_t SignGuard::wanted_height() const {
+  detail::MutexLock lock(mu_);
+  return wanted_height_;
 }
 
 SignGuardState SignGuard::state() const {

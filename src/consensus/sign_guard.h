@@ -1,9 +1,9 @@
 // consensus/sign_guard.h — owns the SignGuard, the only code that signs consensus data with the
 // nodekey (SIGN-1, KEY-1, FAIL-CLOSED). Each sign() is one step under one lock:
 //   (a) permit   when required, a signing permit (lease epoch = fencing token) whose deadline,
-//                less a safety margin, is still ahead on the monotonic clock      ->
-//                sign.no_permit,
-//                                                                                   sign.permit_expired
+//                less a safety margin, is still ahead on the monotonic clock, and whose height
+//                ceiling (if it has one) covers the request -> sign.no_permit,
+//                sign.permit_expired, sign.above_ceiling
 //   (b) watermark refuse heights below the floor (takeover) or below the kept window, re-sign
 //                only a byte-identical request, refuse any other digest for a signed
 //                (height, round, kind)           -> sign.below_floor, sign.below_window,
@@ -41,11 +41,15 @@ namespace cc::consensus {
 
 using MonotonicClock = std::chrono::steady_clock;
 
-// The right to sign, handed down by the HA agent: the lease epoch (fencing token) and the
-// monotonic instant by which the agent must have renewed it.
+// The right to sign, handed down by the HA agent: the lease epoch (fencing token), the
+// monotonic instant by which the agent must have renewed it, and the highest height it covers.
+// The ceiling is what makes the replicated watermark exact: the agent writes a height to the
+// lease store before it lets the node sign there, so a takeover after a lost host starts right
+// above it (SIGN-1) instead of above the network head plus one.
 struct SigningPermit {
   std::uint64_t epoch = 0;
   MonotonicClock::time_point deadline{};
+  std::optional<std::uint64_t> ceiling;  // highest height signable; none = no bound
   bool operator==(const SigningPermit&) const = default;
 };
 
@@ -117,14 +121,17 @@ class SignGuard final : public Signer {
       CC_EXCLUDES(mu_);
   [[nodiscard]] Address address() const override { return address_; }
 
-  // A permit for `epoch` until `deadline`. Refuses an epoch below the highest granted so far
-  // (sign.stale_epoch). A new highest epoch is persisted first (sign.persist_failed if that
-  // fails: no permit then). Replaces any current permit.
-  [[nodiscard]] Status grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline)
+  // A permit for `epoch` until `deadline`, up to height `ceiling` (none: any height). Refuses an
+  // epoch below the highest granted so far (sign.stale_epoch). A new highest epoch is persisted
+  // first (sign.persist_failed if that fails: no permit then). Replaces any current permit.
+  [[nodiscard]] Status grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+                                    std::optional<std::uint64_t> ceiling = std::nullopt)
       CC_EXCLUDES(mu_);
-  // Sets a new deadline for the current permit; refuses when there is none (sign.no_permit) or
-  // its epoch differs (sign.permit_mismatch).
-  [[nodiscard]] Status renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline)
+  // Sets a new deadline for the current permit and, when given, raises its ceiling (a lower
+  // ceiling is ignored: what the agent replicated stays replicated). Refuses when there is no
+  // permit (sign.no_permit) or its epoch differs (sign.permit_mismatch).
+  [[nodiscard]] Status renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+                                    std::optional<std::uint64_t> ceiling = std::nullopt)
       CC_EXCLUDES(mu_);
   // Drops the permit: nothing is signed until the next grant.
   void revoke_permit() CC_EXCLUDES(mu_);
@@ -136,6 +143,9 @@ class SignGuard final : public Signer {
   [[nodiscard]] Status set_floor(std::uint64_t height) CC_EXCLUDES(mu_);
 
   [[nodiscard]] std::optional<SigningPermit> permit() const CC_EXCLUDES(mu_);
+  // The highest height refused for being above the permit's ceiling (0: none): the height the
+  // node asks its agent to replicate next.
+  [[nodiscard]] std::uint64_t wanted_height() const CC_EXCLUDES(mu_);
   [[nodiscard]] SignGuardState state() const CC_EXCLUDES(mu_);
   [[nodiscard]] SignGuardStats stats() const CC_EXCLUDES(mu_);
 
@@ -156,6 +166,7 @@ class SignGuard final : public Signer {
   mutable detail::Mutex mu_;
   SignGuardState state_ CC_GUARDED_BY(mu_);
   std::optional<SigningPermit> permit_ CC_GUARDED_BY(mu_);
+  std::uint64_t wanted_height_ CC_GUARDED_BY(mu_) = 0;
   // false after a failed persist until one succeeds: no signature at all meanwhile (FAIL-CLOSED).
   bool persist_healthy_ CC_GUARDED_BY(mu_) = true;
   SignGuardStats stats_ CC_GUARDED_BY(mu_);

@@ -121,6 +121,14 @@ struct Agent::Impl {
   std::shared_ptr<std::promise<Result<json>>> current_command;
   json snapshot = json::object();
   std::map<std::string, std::uint64_t> event_counts;
+  // The signing ceiling (see raise_ceiling): the ceiling poll thread asks the node what height it
+  // wants to sign next and wakes the loop; the loop replicates the height, then grants it.
+  std::uint64_t ceiling_wanted = 0;     // under mu
+  bool ceiling_request_pending = false;  // under mu: a new want the loop has not acted on
+  std::atomic<std::uint64_t> ceiling_granted{0};
+  std::atomic<bool> ceiling_poll_on{false};  // while active
+  std::atomic<bool> ceiling_poll_stop{false};
+  std::thread ceiling_poll_thread;
 
   // --- loop thread only ---
   Role role = Role::starting;
@@ -130,6 +138,7 @@ struct Agent::Impl {
   std::optional<LeaseState> lease;    // last read
   std::string lease_error;            // last store error ("" when the last access worked)
   std::uint64_t watermark = 0;        // highest height our node reported signing at
+  std::uint64_t ceiling = 0;          // highest height the node's permit covers (replicated)
   json node_status = json::object();  // last good control-socket status
   Clock::time_point node_last_ok{};
   Clock::time_point node_started{};
@@ -330,8 +339,9 @@ struct Agent::Impl {
   }
 
   // ----------------------------------------------------------------- lease and permit
+  // The watermark written is never below the ceiling: the node may sign up to the ceiling.
   Status renew_lease() {
-    auto g = store->renew(cfg.name, grant->epoch, watermark);
+    auto g = store->renew(cfg.name, grant->epoch, std::max(watermark, ceiling));
     if (!g.ok()) {
       ++renew_failures;
       lease_error = g.error().message;
@@ -354,11 +364,79 @@ struct Agent::Impl {
     auto deadline = permit_deadline_ms();
     if (!deadline)
       return make_error("ha.permit", "the lease is too close to expiry to grant a permit");
-    json req = {{"cmd", cmd}, {"epoch", grant->epoch}, {"deadline_mono_ms", *deadline}};
+    json req = {{"cmd", cmd},
+                {"epoch", grant->epoch},
+                {"deadline_mono_ms", *deadline},
+                {"ceiling", ceiling}};
     if (floor) req["floor"] = *floor;
     auto r = node_request(req, 500ms);
     if (!r.ok()) return r.error();
     return {};
+  }
+
+  // SIGN-1 across a lost host: the node signs only up to its permit's ceiling, and a height
+  // becomes the ceiling only once the lease store holds it as the watermark. So the stored
+  // watermark bounds every height the active may have signed at, and a takeover after the lease
+  // expired starts right above it — at the very height the council waits on, not one later
+  // (which, when the lost validator was that height's proposer, cost a 10 s round change).
+  // Heights are replicated when the node asks (a refused signature), not ahead of time, so a
+  // host lost between blocks leaves the next height free for the new active.
+  void raise_ceiling() {
+    std::uint64_t wanted = 0;
+    {
+      std::lock_guard lock(mu);
+      wanted = ceiling_wanted;
+      ceiling_request_pending = false;
+    }
+    if (role != Role::active || !grant || wanted <= ceiling) return;
+    auto g = store->renew(cfg.name, grant->epoch, std::max(watermark, wanted));
+    if (!g.ok()) {  // the node keeps waiting (FAIL-CLOSED); the next tick retries or fences
+      ++renew_failures;
+      lease_error = g.error().message;
+      log->warn("ha: replicating height #{} before the node may sign there: {}", wanted,
+                g.error().message);
+      return;
+    }
+    lease_error.clear();
+    grant = *g;
+    ceiling = wanted;
+    ceiling_granted.store(wanted);
+    if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
+      log->warn("ha: raising the node's signing ceiling to #{}: {}", wanted, p.error().message);
+    }
+  }
+
+  // The ceiling poll thread: a long poll on the node's control socket (ceiling_wait) while
+  // active, so a height is replicated within milliseconds of the node asking for it.
+  void ceiling_poll_loop() {
+    pthread_setname_np(pthread_self(), "cc-ha-ceil");
+    while (!ceiling_poll_stop.load()) {
+      if (!ceiling_poll_on.load()) {
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
+      const std::uint64_t above = ceiling_granted.load();
+      auto r = node::control_request(
+          node_socket(), {{"cmd", "ceiling_wait"}, {"above", above}, {"timeout_ms", 1000}},
+          1500ms);
+      if (!r.ok()) {
+        std::this_thread::sleep_for(50ms);
+        continue;
+      }
+      const std::uint64_t wanted = json_u64(*r, "wanted_height");
+      if (wanted <= above) continue;
+      {
+        std::lock_guard lock(mu);
+        ceiling_wanted = std::max(ceiling_wanted, wanted);
+        ceiling_request_pending = true;
+      }
+      wake.notify_all();
+      // Until the loop granted it (or gave up for now), asking again would get the same answer.
+      for (int i = 0; i < 300 && ceiling_granted.load() < wanted && !ceiling_poll_stop.load();
+           ++i) {
+        std::this_thread::sleep_for(1ms);
+      }
+    }
   }
 
   // Runs a step that may be slow (an IP mover's arping or cloud API, stopping a node) on a
@@ -380,6 +458,7 @@ struct Agent::Impl {
   // up. The watermark released is read from the node's signstate after it stopped: exact.
   void fence(const std::string& reason, bool kill_now) {
     ++fences;
+    ceiling_poll_on.store(false);
     event("fence", reason);
     if (!kill_now) {
       auto r = node_request({{"cmd", "permit_revoke"}}, 300ms);
@@ -446,13 +525,19 @@ struct Agent::Impl {
     }
     step("witness", true, "no fresh seal by " + validator_hex);
 
-    // SIGN-1 across the takeover: above every height the old holder may have signed at.
+    // SIGN-1 across the takeover: above every height the old holder may have signed at. Its
+    // node signed only up to the ceiling its agent had replicated first (raise_ceiling), so the
+    // stored watermark bounds them, whether the lease was released or expired.
     std::uint64_t floor = 0;
-    if (seen.epoch > 0) {
-      floor = seen.watermark + 1;
-      if (!seen.watermark_exact) floor = std::max(floor, node_highest() + 2);
-    }
+    if (seen.epoch > 0) floor = seen.watermark + 1;
     failover_floor = floor;
+    ceiling = floor > 0 ? floor - 1 : 0;
+    ceiling_granted.store(ceiling);
+    {
+      std::lock_guard lock(mu);
+      ceiling_wanted = ceiling;
+      ceiling_request_pending = false;
+    }
 
     if (auto st = with_lease_kept([this] { return ip->acquire(); }); !st.ok()) {
       if (st.error().code != "ip.in_use") (void)ip->release();
@@ -504,6 +589,8 @@ struct Agent::Impl {
          "epoch " + std::to_string(grant->epoch) + ", signing from #" +
              std::to_string(std::max<std::uint64_t>(floor, 1)));
     role = Role::active;
+    ceiling_poll_on.store(true);
+    if (auto l = store->read(); l.ok()) lease = *l;  // status shows our holding, not the free lease
     event("role", "active (epoch " + std::to_string(grant->epoch) + ")");
     awaiting_in_sync = awaiting_first_seal = true;
     witness_baseline.reset();
@@ -625,6 +712,7 @@ struct Agent::Impl {
     const auto t0 = Clock::now();
     auto r = renew_lease();
     if (r.ok()) {
+      raise_ceiling();  // a want the quick path could not serve (e.g. the store was slow)
       if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
         log->warn("ha: renewing the node's permit: {}", p.error().message);
       }
@@ -703,6 +791,7 @@ struct Agent::Impl {
     }
     begin_failover("switchover", "operator switchover (handing over)");
     accept_command();
+    ceiling_poll_on.store(false);
     // The watermark handed over is exact only once the node is known to be gone: a revoke
     // that did not answer or a stop that did not end it means SIGKILL, and the lease is
     // released as exact only when the process is confirmed stopped (KEY-1, SIGN-1).
@@ -725,8 +814,8 @@ struct Agent::Impl {
     } else {
       step("ip", true, "released " + cfg.cell_ip);
     }
-    // Not exact (a stop we could not confirm): the standby must wait out the old permit via
-    // max(watermark + 1, head + 2) and, when it expired, the lease TTL has passed by then.
+    // Not exact (a stop we could not confirm): the stored watermark still bounds what the node
+    // may sign (its ceiling), and the permit runs out before the lease could expire.
     auto r = store->release(cfg.name, grant->epoch, watermark, exact, "");
     if (!r.ok()) {
       step("lease", false, r.error().message);
@@ -782,6 +871,7 @@ struct Agent::Impl {
     s["lease_time_left_ms"] =
         grant ? duration_cast<milliseconds>(grant->expires_at() - Clock::now()).count() : 0;
     s["last_signed_height"] = watermark;
+    s["signing_ceiling"] = ceiling;
     json n;
     n["identity"] = identity == Identity::validator ? "validator"
                     : identity == Identity::standby ? "standby"
@@ -1003,13 +1093,25 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
 void Agent::run(const std::atomic<bool>& stop) {
   Impl& a = *impl_;
   pthread_setname_np(pthread_self(), "cc-ha");
+  a.ceiling_poll_thread = std::thread([&a] { a.ceiling_poll_loop(); });
   while (!stop.load()) {
     const auto next = Clock::now() + a.cfg.loop;
     a.tick();
     a.publish();
-    std::unique_lock lock(a.mu);
-    a.wake.wait_until(lock, next, [&] { return stop.load() || !a.commands.empty(); });
+    // Between ticks, a height the node asks for is replicated and granted at once.
+    for (;;) {
+      std::unique_lock lock(a.mu);
+      const bool woken = a.wake.wait_until(lock, next, [&] {
+        return stop.load() || !a.commands.empty() || a.ceiling_request_pending;
+      });
+      if (!woken || stop.load() || !a.commands.empty()) break;
+      lock.unlock();
+      a.raise_ceiling();
+    }
   }
+  a.ceiling_poll_stop.store(true);
+  a.ceiling_poll_on.store(false);
+  if (a.ceiling_poll_thread.joinable()) a.ceiling_poll_thread.join();
   a.shutdown();
 }
 

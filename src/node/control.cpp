@@ -31,6 +31,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
   asio::io_context& io;
   stream_protocol::acceptor acceptor;
   std::map<std::string, ControlHandler> handlers;
+  std::map<std::string, DeferredControlHandler> deferred_handlers;
   fs::path path;
   bool stopped = false;
 
@@ -69,36 +70,54 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
           } else {
             std::string line(asio::buffers_begin(buffer->data()),
                              asio::buffers_begin(buffer->data()) + static_cast<std::ptrdiff_t>(n));
-            reply = self->dispatch(line);
+            self->dispatch(line, [socket](std::string r) { respond(socket, std::move(r)); });
+            return;
           }
-          auto out = std::make_shared<std::string>(std::move(reply));
-          asio::async_write(*socket, asio::buffer(*out),
-                            [socket, out](std::error_code, std::size_t) {
-                              std::error_code ignored;
-                              socket->close(ignored);
-                            });
+          respond(socket, std::move(reply));
         });
   }
 
-  std::string dispatch(const std::string& line) {
+  static void respond(const std::shared_ptr<stream_protocol::socket>& socket, std::string reply) {
+    auto out = std::make_shared<std::string>(std::move(reply));
+    asio::async_write(*socket, asio::buffer(*out), [socket, out](std::error_code, std::size_t) {
+      std::error_code ignored;
+      socket->close(ignored);
+    });
+  }
+
+  static std::string reply_of(Result<json> result) {
+    if (!result.ok()) return reply_error(result.error());
+    return json{{"ok", true}, {"result", std::move(*result)}}.dump() + "\n";
+  }
+
+  void dispatch(const std::string& line, const std::function<void(std::string)>& respond_with) {
     json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded() || !request.is_object()) {
-      return reply_error({"control.bad_request", "request is not a JSON object line"});
+      respond_with(reply_error({"control.bad_request", "request is not a JSON object line"}));
+      return;
     }
     auto cmd = request.find("cmd");
     if (cmd == request.end() || !cmd->is_string()) {
-      return reply_error({"control.bad_request", "request has no string field \"cmd\""});
+      respond_with(reply_error({"control.bad_request", "request has no string field \"cmd\""}));
+      return;
     }
-    auto handler = handlers.find(cmd->get<std::string>());
+    const std::string name = cmd->get<std::string>();
+    if (auto deferred = deferred_handlers.find(name); deferred != deferred_handlers.end()) {
+      deferred->second(request, [respond_with](Result<json> r) {
+        respond_with(reply_of(std::move(r)));
+      });
+      return;
+    }
+    auto handler = handlers.find(name);
     if (handler == handlers.end()) {
       std::string known;
-      for (const auto& [name, h] : handlers) known += (known.empty() ? "" : ", ") + name;
-      return reply_error({"control.unknown_command",
-                          "unknown command \"" + cmd->get<std::string>() + "\"; known: " + known});
+      for (const auto& [n, h] : handlers) known += (known.empty() ? "" : ", ") + n;
+      for (const auto& [n, h] : deferred_handlers) known += (known.empty() ? "" : ", ") + n;
+      respond_with(reply_error(
+          {"control.unknown_command", "unknown command \"" + name + "\"; known: " + known}));
+      return;
     }
-    auto result = handler->second(request);
-    if (!result.ok()) return reply_error(result.error());
-    return json{{"ok", true}, {"result", std::move(*result)}}.dump() + "\n";
+    respond_with(reply_of(handler->second(request)));
   }
 };
 
@@ -108,6 +127,11 @@ ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::add_handler(const std::string& cmd, ControlHandler handler) {
   impl_->handlers[cmd] = std::move(handler);
+}
+
+void ControlServer::add_deferred_handler(const std::string& cmd,
+                                         DeferredControlHandler handler) {
+  impl_->deferred_handlers[cmd] = std::move(handler);
 }
 
 Status ControlServer::start(const fs::path& path) {

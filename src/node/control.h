@@ -1,6 +1,7 @@
 // node/control.h — owns the node's local control endpoint: a Unix stream socket at
 // DATA_DIR/corecell.sock (mode 0600, so only the node's user can talk to it; never a TCP port)
-// carrying one JSON request line and one JSON reply line per connection:
+// carrying one JSON request line and one JSON reply line per connection (the reply may come
+// later for a deferred command):
 //   -> {"cmd":"status"}
 //   <- {"ok":true,"result":{...}}   or   {"ok":false,"error":{"code":"...","message":"..."}}
 // The server only parses, dispatches to handlers its owner registers, and answers; what a
@@ -32,6 +33,12 @@ inline constexpr std::chrono::milliseconds kControlRequestTimeout{2000};
 // A handler gets the whole request object and returns the "result" value, or an Error that is
 // sent back as {"ok":false,"error":...}.
 using ControlHandler = std::function<Result<nlohmann::json>(const nlohmann::json& request)>;
+// A handler that answers later (a long poll, e.g. the HA agent waiting for the node to ask for
+// a higher signing ceiling): it calls `reply` once, on the server's io thread. A reply never
+// made (the owner stopped) closes the connection, which the client sees as control.bad_reply.
+using ControlReply = std::function<void(Result<nlohmann::json>)>;
+using DeferredControlHandler =
+    std::function<void(const nlohmann::json& request, ControlReply reply)>;
 
 class ControlServer {
  public:
@@ -42,6 +49,7 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   void add_handler(const std::string& cmd, ControlHandler handler);
+  void add_deferred_handler(const std::string& cmd, DeferredControlHandler handler);
 
   // Binds `path` (a stale socket file left by a crashed node is replaced: the caller holds the
   // DATA_DIR lock, so no live node owns it) and sets mode 0600. Error: control.bind_failed.

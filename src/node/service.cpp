@@ -662,6 +662,9 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
                           [self](const json& r) { return self->validator->permit_renew(r); });
     s.control.add_handler("permit_revoke",
                           [self](const json& r) { return self->validator->permit_revoke(r); });
+    s.control.add_deferred_handler("ceiling_wait", [self](const json& r, ControlReply reply) {
+      self->validator->ceiling_wait(r, std::move(reply));
+    });
   } else if (cfg.role == Role::cn) {
     s.log->info("{} is not in the council: standby CN, syncing only, never signing",
                 crypto::to_checksum_hex(s.node->identity().address));

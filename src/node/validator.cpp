@@ -54,9 +54,12 @@ storage::SignState to_storage_state(const consensus::SignGuardState& g) {
 // of CLOCK_MONOTONIC, which every process of the host shares) is what the HA agent sends: an
 // absolute deadline cannot be stretched by a request that sat in a socket buffer while the agent
 // was stopped. "ttl_ms" (relative to now) is for an operator at a terminal.
+// "ceiling" (optional) is the highest height the permit covers: the HA agent raises it only
+// after writing the height to its lease store.
 struct PermitArgs {
   std::uint64_t epoch = 0;
   consensus::MonotonicClock::time_point deadline{};
+  std::optional<std::uint64_t> ceiling;
 };
 
 Result<PermitArgs> permit_args(const json& request) {
@@ -71,6 +74,12 @@ Result<PermitArgs> permit_args(const json& request) {
                       "\"ttl_ms\" or \"deadline_mono_ms\" (CLOCK_MONOTONIC milliseconds)");
   }
   PermitArgs a;
+  if (auto ceiling = request.find("ceiling"); ceiling != request.end()) {
+    if (!ceiling->is_number_unsigned()) {
+      return make_error("control.bad_request", "\"ceiling\" must be an unsigned integer height");
+    }
+    a.ceiling = ceiling->get<std::uint64_t>();
+  }
   a.epoch = epoch->get<std::uint64_t>();
   a.deadline = has_ttl ? consensus::MonotonicClock::now() +
                              std::chrono::milliseconds(ttl->get<std::uint64_t>())
@@ -99,12 +108,44 @@ struct Validator::Impl {
   bool stopped = false;
   std::uint64_t blocks_committed = 0;
 
+  // Long polls of the HA agent (ceiling_wait): each answered once the SignGuard has refused a
+  // height above `above` for the permit's ceiling, or when its timer fires.
+  struct CeilingWaiter {
+    std::uint64_t above = 0;
+    ControlReply reply;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  std::map<std::uint64_t, CeilingWaiter> ceiling_waiters;
+  std::uint64_t next_waiter_id = 0;
+
+  json ceiling_answer() const {
+    auto permit = guard->permit();
+    return {{"wanted_height", guard->wanted_height()},
+            {"ceiling", permit && permit->ceiling ? json(*permit->ceiling) : json(nullptr)}};
+  }
+
+  void answer_ceiling_waiters() {
+    if (ceiling_waiters.empty()) return;
+    const std::uint64_t wanted = guard->wanted_height();
+    for (auto it = ceiling_waiters.begin(); it != ceiling_waiters.end();) {
+      if (wanted > it->second.above) {
+        it->second.timer->cancel();
+        auto reply = std::move(it->second.reply);
+        it = ceiling_waiters.erase(it);
+        reply(ceiling_answer());
+      } else {
+        ++it;
+      }
+    }
+  }
+
   storage::ChainStore& chain() { return node.chain(); }
 
   void run(consensus::Actions actions) {
     for (auto& action : actions) {
       std::visit([this](auto& a) { apply(a); }, action);
     }
+    answer_ceiling_waiters();  // a signature refused above the ceiling: the agent raises it
   }
 
   // What this node broadcast at the current height, for peers that connect later; bounded
@@ -313,6 +354,8 @@ void Validator::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   impl_->timers.clear();
+  for (auto& [id, waiter] : impl_->ceiling_waiters) waiter.timer->cancel();
+  impl_->ceiling_waiters.clear();
 }
 
 Result<json> Validator::permit_grant(const json& request) {
@@ -328,8 +371,9 @@ Result<json> Validator::permit_grant(const json& request) {
     impl_->log->info("validator: signing floor raised to #{} by the permit grant",
                      floor->get<std::uint64_t>());
   }
-  CC_TRY_STATUS(impl_->guard->grant_permit(args.epoch, args.deadline));
-  impl_->log->info("validator: signing permit granted (epoch {})", args.epoch);
+  CC_TRY_STATUS(impl_->guard->grant_permit(args.epoch, args.deadline, args.ceiling));
+  impl_->log->info("validator: signing permit granted (epoch {}, ceiling {})", args.epoch,
+                   args.ceiling ? "#" + std::to_string(*args.ceiling) : "none");
   // A proposal refused for want of a permit goes out now, not after a round timeout.
   if (!impl_->stopped) impl_->run(impl_->core->on_signer_ready(unix_ms_now()));
   return status_json();
@@ -337,8 +381,45 @@ Result<json> Validator::permit_grant(const json& request) {
 
 Result<json> Validator::permit_renew(const json& request) {
   CC_TRY_ASSIGN(auto args, permit_args(request));
-  CC_TRY_STATUS(impl_->guard->renew_permit(args.epoch, args.deadline));
+  const auto before = impl_->guard->permit();
+  CC_TRY_STATUS(impl_->guard->renew_permit(args.epoch, args.deadline, args.ceiling));
+  const auto after = impl_->guard->permit();
+  // A raised ceiling: the votes and proposal refused above the old one go out now.
+  const bool raised = before && after && before->ceiling != after->ceiling;
+  if (raised && !impl_->stopped) impl_->run(impl_->core->on_signer_ready(unix_ms_now()));
   return status_json();
+}
+
+void Validator::ceiling_wait(const json& request, ControlReply reply) {
+  auto above = request.find("above");
+  auto timeout = request.find("timeout_ms");
+  if (above == request.end() || !above->is_number_unsigned() ||
+      (timeout != request.end() &&
+       (!timeout->is_number_unsigned() || timeout->get<std::uint64_t>() > 60000))) {
+    reply(make_error("control.bad_request",
+                     "ceiling_wait needs an unsigned integer \"above\" (the ceiling the agent "
+                     "granted) and optionally \"timeout_ms\" (at most 60000)"));
+    return;
+  }
+  const std::uint64_t above_height = above->get<std::uint64_t>();
+  if (impl_->stopped || impl_->guard->wanted_height() > above_height) {
+    reply(impl_->ceiling_answer());
+    return;
+  }
+  const auto wait = std::chrono::milliseconds(
+      timeout == request.end() ? 1000 : timeout->get<std::uint64_t>());
+  const std::uint64_t id = impl_->next_waiter_id++;
+  auto timer = std::make_unique<asio::steady_timer>(impl_->io, wait);
+  timer->async_wait([impl = impl_.get(), id](std::error_code ec) {
+    if (ec) return;
+    auto it = impl->ceiling_waiters.find(id);
+    if (it == impl->ceiling_waiters.end()) return;
+    auto r = std::move(it->second.reply);
+    impl->ceiling_waiters.erase(it);
+    r(impl->ceiling_answer());
+  });
+  impl_->ceiling_waiters.emplace(id, Impl::CeilingWaiter{above_height, std::move(reply),
+                                                         std::move(timer)});
 }
 
 Result<json> Validator::permit_revoke(const json&) {
@@ -356,7 +437,9 @@ json Validator::status_json() const {
   if (permit) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         permit->deadline - consensus::MonotonicClock::now());
-    s["permit"] = {{"epoch", permit->epoch}, {"ms_left", left.count()}};
+    s["permit"] = {{"epoch", permit->epoch},
+                   {"ms_left", left.count()},
+                   {"ceiling", permit->ceiling ? json(*permit->ceiling) : json(nullptr)}};
   } else {
     s["permit"] = nullptr;
   }
@@ -364,6 +447,7 @@ json Validator::status_json() const {
   s["signatures"] = stats.signatures;
   s["refusals"] = stats.refusals;
   s["persist_failures"] = stats.persist_failures;
+  s["wanted_height"] = impl_->guard->wanted_height();
   const auto state = impl_->guard->state();
   s["last_signed_height"] = state.max_height;
   s["sign_floor"] = state.floor;

@@ -8,7 +8,8 @@
 //
 // Signing permit: with REQUIRE_SIGNING_PERMIT=1 the SignGuard refuses every signature until a
 // process on the host grants a permit through the control socket (permit_grant/renew/revoke);
-// that is the HA agent's hook. Without it the node signs whenever consensus asks.
+// that is the HA agent's hook. Without it the node signs whenever consensus asks. An agent's
+// permit carries a height ceiling; consensus asks for more through ceiling_wait (a long poll).
 #pragma once
 
 #include <asio.hpp>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chain/block.h"
+#include "node/control.h"
 #include "node/node.h"
 #include "node/txpool.h"
 #include "util/bytes.h"
@@ -59,10 +61,15 @@ class Validator {
   // Stops timers; later timer events are ignored.
   void stop();
 
-  // Control-socket commands: {"epoch": E, "ttl_ms": T}.
+  // Control-socket commands: {"epoch": E, "ttl_ms": T | "deadline_mono_ms": D, "ceiling": H,
+  // "floor": F (grant only)}. A renew that raises the ceiling sends what was refused above it.
   [[nodiscard]] Result<nlohmann::json> permit_grant(const nlohmann::json& request);
   [[nodiscard]] Result<nlohmann::json> permit_renew(const nlohmann::json& request);
   [[nodiscard]] Result<nlohmann::json> permit_revoke(const nlohmann::json& request);
+  // {"above": C, "timeout_ms": T}: answers {"wanted_height", "ceiling"} as soon as consensus
+  // was refused a signature above height C (the agent then replicates that height and raises
+  // the ceiling), or after T ms (default 1000) with whatever is wanted then.
+  void ceiling_wait(const nlohmann::json& request, ControlReply reply);
 
   // Height, round, permit state and SignGuard counters for `ctl status`.
   [[nodiscard]] nlohmann::json status_json() const;

@@ -137,7 +137,10 @@ TEST(HaAgent, RefusesAnUnreadableStandbyKeyNamingTheKey) {
 
 TEST(HaAgent, RefusesTimingsThatCannotKeepASingleSigner) {
   HaDir d("127.0.145");
-  d.set("cn-1", "HA_LOOP_MS", "1500");  // 1500 + 2 x 400 > 2000
+  // Set here, not taken from localnet's defaults: loop + 2 x retry = 1500 + 2 x 600 > 2000.
+  d.set("cn-1", "HA_LEASE_TTL_MS", "2000");
+  d.set("cn-1", "HA_RETRY_MS", "600");
+  d.set("cn-1", "HA_LOOP_MS", "1500");
   auto r = agent_corecell({"ha", "agent", "--conf", d.host("cn-1").ha_conf.string()}, 30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("HA_LOOP_MS"), std::string::npos) << r.err;

@@ -158,6 +158,40 @@ TEST(CoreTest, NonProposerAsksForNoBlockWhenTheSignerBecomesReady) {
   EXPECT_TRUE(all_of<BuildProposal>(n.core->on_signer_ready(kNow + 300)).empty());
 }
 
+TEST(CoreTest, RefusedPrepareAndCommitGoOutOnceTheSignerIsReady) {
+  TestCouncil c(4);
+  Node n(c, 2);
+  (void)n.core->start_height(c.genesis.header, no_parent_proposer(), kNow);
+  const chain::Block x = c.block(c.genesis.header, 0, 0);
+  n.signer.refuse_all = true;  // e.g. the height is above the permit's ceiling
+  EXPECT_TRUE(broadcasts<Prepare>(n.feed(c.preprepare(0, 1, 0, x))).empty());
+  n.signer.refuse_all = false;
+  auto ready = n.core->on_signer_ready(kNow + 5);
+  const auto prep = broadcasts<Prepare>(ready);
+  ASSERT_EQ(prep.size(), 1u);
+  EXPECT_EQ(prep[0].block_hash, x.hash());
+  EXPECT_TRUE(broadcasts<Commit>(ready).empty());  // not prepared yet: no commit
+  // Prepared with two more prepares, but the commit seal is refused: it follows the next ready.
+  (void)n.feed(c.prepare(0, 1, 0, x.hash()));
+  n.signer.refuse_all = true;
+  EXPECT_TRUE(broadcasts<Commit>(n.feed(c.prepare(1, 1, 0, x.hash()))).empty());
+  n.signer.refuse_all = false;
+  auto again = n.core->on_signer_ready(kNow + 10);
+  const auto commit = broadcasts<Commit>(again);
+  ASSERT_EQ(commit.size(), 1u);
+  EXPECT_EQ(commit[0].block_hash, x.hash());
+  EXPECT_TRUE(broadcasts<Prepare>(again).empty());  // our prepare already went out
+  // Nothing is sent twice.
+  auto third = n.core->on_signer_ready(kNow + 20);
+  EXPECT_TRUE(broadcasts<Prepare>(third).empty());
+  EXPECT_TRUE(broadcasts<Commit>(third).empty());
+  // And the block is decided with our seal among the quorum.
+  EXPECT_TRUE(all_of<CommitBlock>(n.feed(c.commit(0, 1, 0, x.hash()))).empty());
+  const auto done = all_of<CommitBlock>(n.feed(c.commit(1, 1, 0, x.hash())));
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].committers.size(), 3u);
+}
+
 TEST(CoreTest, ValidatorPreparesAndCommitsAProposal) {
   TestCouncil c(4);
   Node n(c, 2);

@@ -297,6 +297,49 @@ TEST_F(SignGuardTest, NewEpochIsNotGrantedWhenItCannotBePersisted) {
   EXPECT_EQ(g->state().max_epoch, 0u);
 }
 
+TEST_F(SignGuardTest, CeilingRefusesHigherHeightsAndRecordsTheWantedOne) {
+  auto g = start();
+  ASSERT_TRUE(g->grant_permit(3, now_ + 60s, 5).ok());
+  EXPECT_TRUE(g->sign(req(5, 0, SignKind::kPrepare, "a")).ok());
+  EXPECT_EQ(g->wanted_height(), 0u);
+  const int persists = store_.persist_calls;
+  auto r = g->sign(req(6, 0, SignKind::kPrepare, "b"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "sign.above_ceiling");
+  EXPECT_EQ(g->wanted_height(), 6u);
+  EXPECT_EQ(store_.persist_calls, persists);  // nothing written for a refused height
+  EXPECT_EQ(g->state().max_height, 5u);
+  EXPECT_EQ(g->stats().refusals.at("sign.above_ceiling"), 1u);
+  // The agent replicated #6: the same request signs now.
+  ASSERT_TRUE(g->renew_permit(3, now_ + 60s, 6).ok());
+  EXPECT_EQ(g->permit()->ceiling, std::optional<std::uint64_t>(6));
+  EXPECT_TRUE(g->sign(req(6, 0, SignKind::kPrepare, "b")).ok());
+}
+
+TEST_F(SignGuardTest, CeilingOnlyRisesAndARenewWithoutOneKeepsIt) {
+  auto g = start();
+  ASSERT_TRUE(g->grant_permit(3, now_ + 60s, 8).ok());
+  ASSERT_TRUE(g->renew_permit(3, now_ + 60s, 4).ok());  // lower: what was replicated stays
+  EXPECT_EQ(g->permit()->ceiling, std::optional<std::uint64_t>(8));
+  ASSERT_TRUE(g->renew_permit(3, now_ + 60s).ok());
+  EXPECT_EQ(g->permit()->ceiling, std::optional<std::uint64_t>(8));
+  EXPECT_FALSE(g->sign(req(9, 0, SignKind::kPrepare, "x")).ok());
+  // A new grant replaces the permit, ceiling included; without one, any height.
+  ASSERT_TRUE(g->grant_permit(4, now_ + 60s).ok());
+  EXPECT_FALSE(g->permit()->ceiling.has_value());
+  EXPECT_TRUE(g->sign(req(9, 0, SignKind::kPrepare, "x")).ok());
+}
+
+TEST_F(SignGuardTest, PermitIsCheckedBeforeTheCeiling) {
+  auto g = start();
+  ASSERT_TRUE(g->grant_permit(3, now_ + 1s, 1).ok());  // within the 500 ms margin soon
+  now_ += 600ms;
+  auto r = g->sign(req(2, 0, SignKind::kPrepare, "x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "sign.permit_expired");
+  EXPECT_EQ(g->wanted_height(), 0u);  // an expired permit asks for nothing
+}
+
 TEST_F(SignGuardTest, RenewRefusesAnotherEpoch) {
   auto g = start_active(7);
   auto r = g->renew_permit(8, now_ + 60s);

@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 namespace cc::node {
@@ -29,6 +30,20 @@ class ControlTest : public ::testing::Test {
     server_->add_handler("status", [](const json&) -> Result<json> { return json{{"head", 7}}; });
     server_->add_handler("fail", [](const json&) -> Result<json> {
       return make_error("node.refused", "refused on purpose");
+    });
+    // A long poll: answered when "release" arrives on another connection (or never).
+    server_->add_deferred_handler("wait", [this](const json& r, ControlReply reply) {
+      if (r.value("now", false)) {
+        reply(json{{"waited", false}});
+        return;
+      }
+      waiting_.push_back(std::move(reply));
+    });
+    server_->add_handler("release", [this](const json&) -> Result<json> {
+      for (auto& reply : waiting_) reply(json{{"waited", true}});
+      const std::size_t n = waiting_.size();
+      waiting_.clear();
+      return json{{"released", n}};
     });
     ASSERT_TRUE(server_->start(sock_).ok());
     guard_.emplace(asio::make_work_guard(io_));
@@ -70,6 +85,7 @@ class ControlTest : public ::testing::Test {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::unique_ptr<ControlServer> server_;
   std::thread thread_;
+  std::vector<ControlReply> waiting_;  // io thread only
 };
 
 TEST_F(ControlTest, SocketIsOwnerOnly) {
@@ -91,11 +107,52 @@ TEST_F(ControlTest, HandlerErrorReachesTheClientWithItsCode) {
   EXPECT_EQ(r.error().code, "node.refused");
 }
 
+TEST_F(ControlTest, DeferredCommandAnswersLaterWhileOtherCommandsAreServed) {
+  auto now = control_request(sock_, json{{"cmd", "wait"}, {"now", true}});
+  ASSERT_TRUE(now.ok()) << now.error().message;
+  EXPECT_EQ((*now)["waited"], false);
+  std::optional<Result<json>> later;
+  std::thread waiter([&] { later = control_request(sock_, json{{"cmd", "wait"}}); });
+  // The server keeps answering other clients while the long poll is parked.
+  json released;
+  for (int i = 0; i < 200; ++i) {
+    auto st = control_request(sock_, json{{"cmd", "status"}});
+    ASSERT_TRUE(st.ok());
+    auto r = control_request(sock_, json{{"cmd", "release"}});
+    ASSERT_TRUE(r.ok());
+    if ((*r)["released"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  waiter.join();
+  ASSERT_TRUE(later.has_value());
+  ASSERT_TRUE(later->ok()) << later->error().message;
+  EXPECT_EQ((**later)["waited"], true);
+}
+
+TEST_F(ControlTest, DeferredReplyNeverMadeClosesTheConnection) {
+  std::optional<Result<json>> r;
+  std::thread waiter([&] { r = control_request(sock_, json{{"cmd", "wait"}}); });
+  const auto parked = [this] {
+    std::promise<bool> p;
+    asio::post(io_, [&] { p.set_value(!waiting_.empty()); });
+    return p.get_future().get();
+  };
+  for (int i = 0; i < 200 && !parked(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  asio::post(io_, [this] { waiting_.clear(); });  // the owner drops it (e.g. it stopped)
+  waiter.join();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->error().code, "control.bad_reply");
+}
+
 TEST_F(ControlTest, UnknownCommandListsKnownOnes) {
   auto r = control_request(sock_, json{{"cmd", "launch"}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "control.unknown_command");
   EXPECT_NE(r.error().message.find("status"), std::string::npos);
+  EXPECT_NE(r.error().message.find("wait"), std::string::npos);
 }
 
 TEST_F(ControlTest, MalformedLineIsABadRequestAndTheServerKeepsServing) {
