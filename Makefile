@@ -1,7 +1,7 @@
 # corecell — developer entry points. The README's two commands (./quickstart.sh demo|test)
 # install dependencies first and then call `make demo` / `make test`.
 #   make build      release build (gcc, RelWithDebInfo) in build/
-#   make asan       ASan+UBSan build (clang, with libFuzzer coverage) in build-asan/
+#   make asan       ASan+UBSan build (clang, with libFuzzer coverage) of the unit, sim and fuzz targets in build-asan/
 #   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format, clang-tidy
 #   make demo       build and run `corecell demo`
 #   make bench      build and run the benchmarks, including bench-ha (ha_rto adds 5–10 min; results: docs/BENCHMARKS.md)
@@ -26,7 +26,7 @@ build:
 asan:
 	CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON \
 	  -DCC_FUZZ=ON -DCC_BENCH=OFF >/dev/null
-	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target sanitizer_targets
 
 test:
 	bash scripts/test-suite.sh

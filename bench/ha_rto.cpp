@@ -650,12 +650,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ha_rto: localnet init: %s\n", m.error().message.c_str());
     return 2;
   }
-  // The lease TTL the agents use, from the generated conf.
+  // The lease TTL and loop interval the agents use, from the generated conf.
   long long ttl_ms = 0;
+  long long loop_ms = 0;
   if (auto text = read_file(m->find("cn-1")->ha_conf); text.ok()) {
     std::smatch sm;
     if (std::regex_search(*text, sm, std::regex("HA_LEASE_TTL_MS=\"?([0-9]+)"))) {
       ttl_ms = std::stoll(sm[1].str());
+    }
+    if (std::regex_search(*text, sm, std::regex("HA_LOOP_MS=\"?([0-9]+)"))) {
+      loop_ms = std::stoll(sm[1].str());
     }
   }
   const auto bench_start = Wall::now();
@@ -760,8 +764,8 @@ int main(int argc, char** argv) {
   std::snprintf(buf, sizeof buf,
                 "\n=== ha_rto report (issue #6) ===\nnetwork: 4 cells (PN each), cell 1 active + "
                 "standby CN under HA agents, 1 EN, 1 s blocks, load %.0f tx/s; lease TTL %lld ms "
-                "(generated ha.conf), agent loop 200 ms\nrun: %s, %.0f s\n",
-                opt.tps, ttl_ms, storage::format_rfc3339_ms(bench_start).c_str(),
+                "(generated ha.conf), agent loop %lld ms\nrun: %s, %.0f s\n",
+                opt.tps, ttl_ms, loop_ms, storage::format_rfc3339_ms(bench_start).c_str(),
                 std::chrono::duration<double>(Wall::now() - bench_start).count());
   add(buf);
   auto scenario = [&](const char* name, const std::vector<Sample>& v, long long target) {

@@ -314,6 +314,13 @@ std::optional<SigningPermit> SignGuard::permit() const {
   return permit_;
 }
 
+void SignGuard::ask_for_height(std::uint64_t height) {
+  detail::MutexLock lock(mu_);
+  if (permit_ && permit_->ceiling && height > *permit_->ceiling) {
+    wanted_height_ = std::max(wanted_height_, height);
+  }
+}
+
 std::uint64_t SignGuard::wanted_height() const {
   detail::MutexLock lock(mu_);
   return wanted_height_;

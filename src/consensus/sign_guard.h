@@ -143,9 +143,12 @@ class SignGuard final : public Signer {
   [[nodiscard]] Status set_floor(std::uint64_t height) CC_EXCLUDES(mu_);
 
   [[nodiscard]] std::optional<SigningPermit> permit() const CC_EXCLUDES(mu_);
-  // The highest height refused for being above the permit's ceiling (0: none): the height the
-  // node asks its agent to replicate next.
+  // The highest height refused for being above the permit's ceiling, or asked for ahead
+  // (0: none): the height the node asks its agent to replicate next.
   [[nodiscard]] std::uint64_t wanted_height() const CC_EXCLUDES(mu_);
+  // Asks for `height` before any signature needs it (a no-op unless the permit has a lower
+  // ceiling), so the agent can replicate it while the council is still waiting for the proposal.
+  void ask_for_height(std::uint64_t height) CC_EXCLUDES(mu_);
   [[nodiscard]] SignGuardState state() const CC_EXCLUDES(mu_);
   [[nodiscard]] SignGuardStats stats() const CC_EXCLUDES(mu_);
 

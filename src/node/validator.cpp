@@ -107,6 +107,7 @@ struct Validator::Impl {
       timers;
   bool stopped = false;
   std::uint64_t blocks_committed = 0;
+  std::uint64_t block_period_s = 1;  // genesis config.istanbul.blockPeriod
 
   // Long polls of the HA agent (ceiling_wait): each answered once the SignGuard has refused a
   // height above `above` for the permit's ceiling, or when its timer fires.
@@ -146,6 +147,37 @@ struct Validator::Impl {
       std::visit([this](auto& a) { apply(a); }, action);
     }
     answer_ceiling_waiters();  // a signature refused above the ceiling: the agent raises it
+    schedule_ceiling_ask();
+  }
+
+  // The next height is asked for kCeilingLead before its proposal is due (parent time + block
+  // period), so the agent has replicated it when the proposal and the votes need it — a vote
+  // of ours that waited on the store would reach the others after their quorum — while an
+  // active lost between two blocks (most of the period) has not reserved the next height, so a
+  // takeover can still sign there (see ha/agent.cpp raise_ceiling).
+  static constexpr std::chrono::milliseconds kCeilingLead{100};
+  std::uint64_t ceiling_asked_height = 0;
+  std::unique_ptr<asio::steady_timer> ceiling_ask_timer;
+
+  void schedule_ceiling_ask() {
+    if (stopped || !core || !core->started()) return;
+    const std::uint64_t height = core->height();
+    const auto& parent = chain().head();
+    if (height <= ceiling_asked_height || parent.number + 1 != height) return;
+    const auto permit = guard->permit();
+    if (!permit || !permit->ceiling || *permit->ceiling >= height) return;
+    ceiling_asked_height = height;
+    const std::uint64_t due_ms = (parent.time + block_period_s) * 1000;
+    const std::uint64_t lead_ms = static_cast<std::uint64_t>(kCeilingLead.count());
+    const std::uint64_t at_ms = due_ms > lead_ms ? due_ms - lead_ms : 0;
+    const std::uint64_t now = unix_ms_now();
+    ceiling_ask_timer = std::make_unique<asio::steady_timer>(
+        io, std::chrono::milliseconds(at_ms > now ? at_ms - now : 0));
+    ceiling_ask_timer->async_wait([this, height](std::error_code ec) {
+      if (ec || stopped) return;
+      guard->ask_for_height(height);
+      answer_ceiling_waiters();
+    });
   }
 
   // What this node broadcast at the current height, for peers that connect later; bounded
@@ -321,6 +353,7 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
 
   consensus::Config cc(council, id.address);
   cc.block_period_s = node.chain().genesis().config.istanbul.block_period;
+  impl->block_period_s = cc.block_period_s;
   CC_TRY_ASSIGN(auto core, consensus::Core::create(std::move(cc), *impl->guard));
   impl->core.emplace(std::move(core));
   impl->log->info("validator {}: consensus ready (signing permit {})",
@@ -354,6 +387,7 @@ void Validator::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   impl_->timers.clear();
+  impl_->ceiling_ask_timer.reset();
   for (auto& [id, waiter] : impl_->ceiling_waiters) waiter.timer->cancel();
   impl_->ceiling_waiters.clear();
 }
