@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`, the README's test command via ./quickstart.sh test):
 #   1. release build; every CTest test (unit, sim, integration with real processes, layer rules)
-#   2. ASan+UBSan build (clang); unit and simulator tests under the sanitizers
+#   2. ASan+UBSan build (clang) of the unit, sim and fuzz targets; the unit and simulator tests
+#      under the sanitizers, one process per test binary
 #   3. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 10) without findings
 #   4. clang-format check
-#   5. clang-tidy over src/ (.clang-tidy, every finding an error; `make tidy`); about 2 CPU-minutes
-#      at nice 19, started with the release tests and collected at the end
+#   5. clang-tidy over src/ (.clang-tidy, every finding an error; `make tidy`), at
+#      nice 19, started with the release tests and collected at the end (it takes the CPU the
+#      release tests leave idle)
 # Ends with one line "N passed, N failed" counting CTest tests and the fuzz/format/tidy checks.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -129,11 +129,11 @@ Status SignGuard::check_permit(const SignRequest& request) {
     wanted_height_ = std::max(wanted_height_, request.height);
     guard_log()->debug("sign deferred at {}: above the permit's ceiling #{}", describe(request),
                        *permit_->ceiling);
-    return refuse(make_error("sign.above_ceiling",
-                             "refusing to sign at " + describe(request) +
-                                 ": above the signing permit's ceiling #" +
-                                 std::to_string(*permit_->ceiling) +
-                                 " (the HA agent has not replicated this height yet)"));
+    return refuse(
+        make_error("sign.above_ceiling", "refusing to sign at " + describe(request) +
+                                             ": above the signing permit's ceiling #" +
+                                             std::to_string(*permit_->ceiling) +
+                                             " (the HA agent has not replicated this height yet)"));
   }
   return ok_status();
 }

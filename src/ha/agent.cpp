@@ -123,7 +123,7 @@ struct Agent::Impl {
   std::map<std::string, std::uint64_t> event_counts;
   // The signing ceiling (see raise_ceiling): the ceiling poll thread asks the node what height it
   // wants to sign next and wakes the loop; the loop replicates the height, then grants it.
-  std::uint64_t ceiling_wanted = 0;     // under mu
+  std::uint64_t ceiling_wanted = 0;      // under mu
   bool ceiling_request_pending = false;  // under mu: a new want the loop has not acted on
   std::atomic<std::uint64_t> ceiling_granted{0};
   std::atomic<bool> ceiling_poll_on{false};  // while active
@@ -417,8 +417,7 @@ struct Agent::Impl {
       }
       const std::uint64_t above = ceiling_granted.load();
       auto r = node::control_request(
-          node_socket(), {{"cmd", "ceiling_wait"}, {"above", above}, {"timeout_ms", 1000}},
-          1500ms);
+          node_socket(), {{"cmd", "ceiling_wait"}, {"above", above}, {"timeout_ms", 1000}}, 1500ms);
       if (!r.ok()) {
         std::this_thread::sleep_for(50ms);
         continue;

@@ -103,9 +103,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     }
     const std::string name = cmd->get<std::string>();
     if (auto deferred = deferred_handlers.find(name); deferred != deferred_handlers.end()) {
-      deferred->second(request, [respond_with](Result<json> r) {
-        respond_with(reply_of(std::move(r)));
-      });
+      deferred->second(request,
+                       [respond_with](Result<json> r) { respond_with(reply_of(std::move(r))); });
       return;
     }
     auto handler = handlers.find(name);
@@ -129,8 +128,7 @@ void ControlServer::add_handler(const std::string& cmd, ControlHandler handler) 
   impl_->handlers[cmd] = std::move(handler);
 }
 
-void ControlServer::add_deferred_handler(const std::string& cmd,
-                                         DeferredControlHandler handler) {
+void ControlServer::add_deferred_handler(const std::string& cmd, DeferredControlHandler handler) {
   impl_->deferred_handlers[cmd] = std::move(handler);
 }
 

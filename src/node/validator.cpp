@@ -155,7 +155,7 @@ struct Validator::Impl {
   // of ours that waited on the store would reach the others after their quorum — while an
   // active lost between two blocks (most of the period) has not reserved the next height, so a
   // takeover can still sign there (see ha/agent.cpp raise_ceiling).
-  static constexpr std::chrono::milliseconds kCeilingLead{100};
+  static constexpr std::chrono::milliseconds kCeilingLead{50};
   std::uint64_t ceiling_asked_height = 0;
   std::unique_ptr<asio::steady_timer> ceiling_ask_timer;
 
@@ -440,8 +440,8 @@ void Validator::ceiling_wait(const json& request, ControlReply reply) {
     reply(impl_->ceiling_answer());
     return;
   }
-  const auto wait = std::chrono::milliseconds(
-      timeout == request.end() ? 1000 : timeout->get<std::uint64_t>());
+  const auto wait =
+      std::chrono::milliseconds(timeout == request.end() ? 1000 : timeout->get<std::uint64_t>());
   const std::uint64_t id = impl_->next_waiter_id++;
   auto timer = std::make_unique<asio::steady_timer>(impl_->io, wait);
   timer->async_wait([impl = impl_.get(), id](std::error_code ec) {
@@ -452,8 +452,8 @@ void Validator::ceiling_wait(const json& request, ControlReply reply) {
     impl->ceiling_waiters.erase(it);
     r(impl->ceiling_answer());
   });
-  impl_->ceiling_waiters.emplace(id, Impl::CeilingWaiter{above_height, std::move(reply),
-                                                         std::move(timer)});
+  impl_->ceiling_waiters.emplace(
+      id, Impl::CeilingWaiter{above_height, std::move(reply), std::move(timer)});
 }
 
 Result<json> Validator::permit_revoke(const json&) {
