@@ -50,6 +50,7 @@
 #include "crypto/address.h"
 #include "crypto/keystore.h"
 #include "crypto/nodekey.h"
+#include "ha/agent.h"
 #include "localnet/init.h"
 #include "localnet/invariants.h"
 #include "localnet/load.h"
@@ -110,12 +111,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string hex_of(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
               std::chrono::milliseconds step = 100ms) {
   const auto deadline = Steady::now() + timeout;
@@ -155,8 +150,7 @@ class Net {
   const fs::path& corecell() const { return corecell_; }
 
   json agent_status(const std::string& name, std::chrono::milliseconds timeout = 1000ms) const {
-    auto s = node::control_request(host(name).data_dir / "ha" / "agent.sock",
-                                   json{{"cmd", "status"}}, timeout);
+    auto s = ha::query_agent_status(host(name).data_dir, timeout);
     return s.ok() ? *s : json::object();
   }
   std::string role_of(const std::string& name) const {
@@ -250,7 +244,8 @@ class ChainWatch {
     const std::uint64_t top = head();
     const auto now = Wall::now();
     for (std::uint64_t h = last_ + 1; h <= top; ++h) {
-      auto b = rpc_.call("kaia_getBlockWithConsensusInfoByNumber", json::array({hex_of(h)}));
+      auto b =
+          rpc_.call("kaia_getBlockWithConsensusInfoByNumber", json::array({to_hex_quantity(h)}));
       if (!b.ok() || !b->is_object()) return;  // retried on the next poll
       Seen s;
       s.height = h;

@@ -23,12 +23,12 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
+#include "ha/agent.h"
 #include "localnet/init.h"
 #include "localnet/invariants.h"
 #include "localnet/load.h"
 #include "localnet/status.h"
 #include "localnet/supervisor.h"
-#include "node/control.h"
 #include "node/datadir.h"
 #include "util/clock.h"
 #include "util/files.h"
@@ -83,8 +83,7 @@ long long demo_ms_between(WallClock::time_point from, WallClock::time_point to) 
 }
 
 json demo_agent_status(const localnet::NodeEntry& n) {
-  auto s = node::control_request(n.data_dir / "ha" / "agent.sock", json{{"cmd", "status"}},
-                                 std::chrono::milliseconds(2000));
+  auto s = ha::query_agent_status(n.data_dir, std::chrono::milliseconds(2000));
   return s.ok() ? *s : json::object();
 }
 
@@ -212,9 +211,7 @@ FailoverOutcome demo_failover(const localnet::Manifest& m) {
   std::uint64_t prev_time = 0;
   for (std::uint64_t h = out.head_at_failure > 0 ? out.head_at_failure - 1 : 0; h <= now_head;
        ++h) {
-    char hex[24];
-    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(h));
-    auto b = rpc.call("eth_getBlockByNumber", json::array({hex, false}));
+    auto b = rpc.call("eth_getBlockByNumber", json::array({to_hex_quantity(h), false}));
     if (!b.ok() || !b->is_object()) break;
     auto ts = localnet::parse_hex_quantity(b->value("timestamp", json("0x0")));
     const std::uint64_t time = ts.ok() ? *ts : 0;

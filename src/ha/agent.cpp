@@ -86,6 +86,10 @@ struct Command {
 
 }  // namespace
 
+Result<json> query_agent_status(const fs::path& data_dir, milliseconds timeout) {
+  return node::control_request(data_dir / "ha" / "agent.sock", json{{"cmd", "status"}}, timeout);
+}
+
 Result<std::unique_ptr<LeaseStore>> make_lease_store(const AgentConfig& c,
                                                      const Address& validator) {
   if (c.lease_kind == "local") return make_local_lease_store(c.lease_file);
@@ -546,44 +550,26 @@ struct Agent::Impl {
     }
     step("ip", true, ip->describe());
     if (auto st = with_lease_kept([this] { return service->stop(cfg.stop_grace); }); !st.ok()) {
-      step("stop", false, st.error().message);
-      fence("takeover failed: " + st.error().message, true);
-      end_failover(false, st.error().message);
-      return st.error();
+      return fail_step("stop", st.error());
     }
     identity = Identity::none;
     step("stop", true, "standby node stopped");
-    if (auto st = install_key(Identity::validator); !st.ok()) {
-      step("nodekey", false, st.error().message);
-      fence("takeover failed: " + st.error().message, true);
-      end_failover(false, st.error().message);
-      return st.error();
-    }
+    if (auto st = install_key(Identity::validator); !st.ok())
+      return fail_step("nodekey", st.error());
     step("nodekey", true, validator_hex + " installed (0600)");
     if (auto st = service->start(overrides(Identity::validator)); !st.ok()) {
-      step("start", false, st.error().message);
-      fence("takeover failed: " + st.error().message, true);
-      end_failover(false, st.error().message);
-      return st.error();
+      return fail_step("start", st.error());
     }
     identity = Identity::validator;
     node_started = Clock::now();
     node_status = json::object();
     step("start", true, "node started on " + cfg.cell_ip);
     if (auto st = wait_node_ready(std::min(cfg.sync_timeout, milliseconds(30000))); !st.ok()) {
-      step("permit", false, st.error().message);
-      fence("takeover failed: " + st.error().message, true);
-      end_failover(false, st.error().message);
-      return st.error();
+      return fail_step("permit", st.error());
     }
     auto st = renew_lease();
     if (st.ok()) st = send_permit("permit_grant", floor);
-    if (!st.ok()) {
-      step("permit", false, st.error().message);
-      fence("takeover failed: " + st.error().message, true);
-      end_failover(false, st.error().message);
-      return st.error();
-    }
+    if (!st.ok()) return fail_step("permit", st.error());
     step("permit", true,
          "epoch " + std::to_string(grant->epoch) + ", signing from #" +
              std::to_string(std::max<std::uint64_t>(floor, 1)));
@@ -594,6 +580,15 @@ struct Agent::Impl {
     awaiting_in_sync = awaiting_first_seal = true;
     witness_baseline.reset();
     return {};
+  }
+
+  // A takeover step that failed once our node was being switched: it may be half-switched, so
+  // fence (stop it, give the address and the lease up) and end the attempt.
+  Status fail_step(const char* name, const Error& error) {
+    step(name, false, error.message);
+    fence("takeover failed: " + error.message, true);
+    end_failover(false, error.message);
+    return error;
   }
 
   // A takeover that failed before our node changed: hand the lease back untouched.

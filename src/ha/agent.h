@@ -24,6 +24,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -59,5 +61,12 @@ class Agent {
 // The lease store an agent conf names (for `ha pause|resume|status` without a running agent).
 [[nodiscard]] Result<std::unique_ptr<LeaseStore>> make_lease_store(const AgentConfig& config,
                                                                    const Address& validator);
+
+// The status snapshot (what `corecell ha status --json` prints) of the agent guarding the node
+// whose DATA_DIR is `data_dir`, asked on its control socket in the default HA_STATE_DIR
+// (DATA_DIR/ha/agent.sock). Errors as node::control_request: control.unreachable when no agent
+// runs there.
+[[nodiscard]] Result<nlohmann::json> query_agent_status(const std::filesystem::path& data_dir,
+                                                        std::chrono::milliseconds timeout);
 
 }  // namespace cc::ha

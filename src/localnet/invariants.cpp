@@ -22,12 +22,6 @@ std::string inv_describe(const storage::JournalEntry& e) {
          storage::format_rfc3339_ms(e.time) + " digest " + to_hex0x(e.digest);
 }
 
-std::string inv_hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 Result<JournalSet> read_journals(const Manifest& m) {
@@ -94,7 +88,7 @@ ChainCheck check_chain1(const Manifest& m) {
   for (std::uint64_t h = 1; h <= lowest; ++h) {
     std::string first_hash;
     for (std::size_t i = 0; i < clients.size(); ++i) {
-      auto b = clients[i].call("eth_getBlockByNumber", json::array({inv_hex(h), false}));
+      auto b = clients[i].call("eth_getBlockByNumber", json::array({to_hex_quantity(h), false}));
       if (!b.ok() || !b->is_object()) {
         c.violations.push_back("CHAIN-1: " + names[i] + " has no block #" + std::to_string(h) +
                                (b.ok() ? "" : ": " + b.error().message));
@@ -113,8 +107,8 @@ ChainCheck check_chain1(const Manifest& m) {
         c.violations.push_back(std::move(v));
       }
     }
-    auto info =
-        clients[0].call("kaia_getBlockWithConsensusInfoByNumber", json::array({inv_hex(h)}));
+    auto info = clients[0].call("kaia_getBlockWithConsensusInfoByNumber",
+                                json::array({to_hex_quantity(h)}));
     if (!info.ok()) {
       c.violations.push_back("CHAIN-1: #" + std::to_string(h) + " consensus info from " + names[0] +
                              ": " + info.error().message);
@@ -142,9 +136,9 @@ std::vector<std::string> data1_violations(const Manifest& m,
         continue;
       }
       auto number = parse_hex_quantity(r->value("blockNumber", json(nullptr)));
-      auto block = number.ok()
-                       ? client.call("eth_getBlockByNumber", json::array({inv_hex(*number), false}))
-                       : Result<json>(number.error());
+      auto block = number.ok() ? client.call("eth_getBlockByNumber",
+                                             json::array({to_hex_quantity(*number), false}))
+                               : Result<json>(number.error());
       if (!block.ok() || !block->is_object() ||
           block->value("hash", "") != r->value("blockHash", "")) {
         out.push_back("DATA-1: " + n.name + ": the receipt of " + hash +

@@ -67,12 +67,6 @@ void load_note_error(LoadReport& r, const std::string& message) {
   if (r.errors.size() < kMaxReportedErrors) r.errors.push_back(message);
 }
 
-std::string load_hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 // --- RpcClient ---
@@ -239,7 +233,7 @@ Result<LoadReport> run_load(const Manifest& m, const LoadParams& params,
       auto h = parse_hex_quantity(*head);
       while (h.ok() && next_block <= *h) {
         auto block =
-            reader.call("eth_getBlockByNumber", json::array({load_hex(next_block), false}));
+            reader.call("eth_getBlockByNumber", json::array({to_hex_quantity(next_block), false}));
         if (!block.ok() || !block->is_object()) break;
         std::size_t ours = 0;
         for (const auto& t : block->value("transactions", json::array())) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ha/agent.h"
 #include "localnet/supervisor.h"
 #include "node/control.h"
 #include "node/datadir.h"
@@ -79,8 +80,7 @@ json collect_status(const Manifest& m, std::chrono::milliseconds timeout) {
     if (n.has_agent()) {
       // An HA host: which role its agent holds now decides what the row means (the cell's
       // address, "p2p" here, is bound only by the active).
-      auto agent =
-          node::control_request(n.data_dir / "ha" / "agent.sock", json{{"cmd", "status"}}, timeout);
+      auto agent = ha::query_agent_status(n.data_dir, timeout);
       o["ha"] = agent.ok() ? json{{"role", agent->value("role", "?")},
                                   {"epoch", agent->value("epoch", 0)},
                                   {"identity", (*agent)["node"].value("identity", "?")}}

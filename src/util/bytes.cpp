@@ -1,5 +1,7 @@
 #include "util/bytes.h"
 
+#include <charconv>
+
 namespace cc {
 namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
@@ -23,6 +25,12 @@ std::string to_hex(ByteView data) {
 }
 
 std::string to_hex0x(ByteView data) { return "0x" + to_hex(data); }
+
+std::string to_hex_quantity(std::uint64_t value) {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value, 16).ptr;
+  return "0x" + std::string(digits, end);
+}
 
 Result<std::uint64_t> parse_hex_quantity(std::string_view text) {
   if (text.size() < 3 || text.size() > 18 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {

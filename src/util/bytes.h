@@ -45,6 +45,8 @@ struct Hash32Hasher {
 // A JSON-RPC quantity that fits 64 bits: "0x" then 1..16 hex digits (leading zeros, which
 // clients send, are accepted). Error code "hex.quantity", naming the text.
 [[nodiscard]] Result<std::uint64_t> parse_hex_quantity(std::string_view text);
+// The JSON-RPC quantity form of a value: "0x" and its hex digits without leading zeros ("0x0").
+[[nodiscard]] std::string to_hex_quantity(std::uint64_t value);
 
 // Decodes hex into exactly N bytes; a wrong length is an error naming expected and actual.
 template <std::size_t N>

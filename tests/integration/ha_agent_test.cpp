@@ -21,8 +21,8 @@
 
 #include "crypto/keystore.h"
 #include "crypto/nodekey.h"
+#include "ha/agent.h"
 #include "localnet/manifest.h"
-#include "node/control.h"
 #include "node/datadir.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -102,7 +102,7 @@ struct HaDir {
 };
 
 json agent_status_of(const localnet::NodeEntry& n) {
-  auto s = node::control_request(n.data_dir / "ha" / "agent.sock", json{{"cmd", "status"}}, 2000ms);
+  auto s = ha::query_agent_status(n.data_dir, 2000ms);
   return s.ok() ? *s : json::object();
 }
 

@@ -53,6 +53,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/address.h"
+#include "ha/agent.h"
 #include "localnet/invariants.h"
 #include "localnet/manifest.h"
 #include "node/control.h"
@@ -429,8 +430,7 @@ class HaNetns : public ::testing::Test {
   static std::string cell_ip() { return node("cn-1").ip; }
 
   static json agent_status(const std::string& name) {
-    auto s = node::control_request(node(name).data_dir / "ha" / "agent.sock",
-                                   json{{"cmd", "status"}}, 2000ms);
+    auto s = ha::query_agent_status(node(name).data_dir, 2000ms);
     return s.ok() ? *s : json::object();
   }
   static std::string role_of(const std::string& name) {

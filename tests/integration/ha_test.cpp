@@ -24,11 +24,11 @@
 #include "chain/generator.h"
 #include "chain/tx.h"
 #include "crypto/address.h"
+#include "ha/agent.h"
 #include "localnet/invariants.h"
 #include "localnet/load.h"
 #include "localnet/manifest.h"
 #include "localnet/supervisor.h"
-#include "node/control.h"
 #include "node/datadir.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -62,12 +62,6 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeo
 std::uint64_t quantity_or(const json& v, std::uint64_t fallback) {
   auto q = localnet::parse_hex_quantity(v);
   return q.ok() ? *q : fallback;
-}
-
-std::string hex_of(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 // A transfer every 250 ms through the EN; the hashes whose receipt we have seen are the
@@ -179,8 +173,7 @@ class HaLocalnet : public ::testing::Test {
   static std::string validator() { return host("cn-1").address; }
 
   static json agent_status(const std::string& name) {
-    auto s = node::control_request(host(name).data_dir / "ha" / "agent.sock",
-                                   json{{"cmd", "status"}}, 2000ms);
+    auto s = ha::query_agent_status(host(name).data_dir, 2000ms);
     return s.ok() ? *s : json::object();
   }
   static std::string role_of(const std::string& name) {
@@ -210,7 +203,8 @@ class HaLocalnet : public ::testing::Test {
     localnet::RpcClient rpc(host("en-1").rpc_url, 2000ms);
     const std::uint64_t top = head();
     for (std::uint64_t h = after + 1; h <= top; ++h) {
-      auto b = rpc.call("kaia_getBlockWithConsensusInfoByNumber", json::array({hex_of(h)}));
+      auto b =
+          rpc.call("kaia_getBlockWithConsensusInfoByNumber", json::array({to_hex_quantity(h)}));
       if (!b.ok() || !b->is_object()) continue;
       if (b->value("proposer", "") == validator()) return true;
       for (const auto& c : b->value("committers", json::array())) {

@@ -57,6 +57,15 @@ TEST(U256, ParsesDecimalAndHexAndRejectsOverflow) {
 }  // namespace
 }  // namespace cc
 
+TEST(HexQuantity, FormatsWithoutLeadingZerosAndRoundTrips) {
+  EXPECT_EQ(cc::to_hex_quantity(0), "0x0");
+  EXPECT_EQ(cc::to_hex_quantity(26), "0x1a");
+  EXPECT_EQ(cc::to_hex_quantity(UINT64_MAX), "0xffffffffffffffff");
+  for (std::uint64_t v : {std::uint64_t{1}, std::uint64_t{255}, std::uint64_t{1} << 40}) {
+    EXPECT_EQ(*cc::parse_hex_quantity(cc::to_hex_quantity(v)), v);
+  }
+}
+
 TEST(HexQuantity, ParsesJsonRpcQuantitiesUpTo64Bits) {
   EXPECT_EQ(*cc::parse_hex_quantity("0x0"), 0U);
   EXPECT_EQ(*cc::parse_hex_quantity("0x1a"), 26U);
