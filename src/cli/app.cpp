@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
   add_ctl_commands(app);
   add_localnet_commands(app);
   add_ha_commands(app);
+  add_snapshot_commands(app);
 
   try {
     app.parse(argc, argv);

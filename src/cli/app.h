@@ -20,5 +20,6 @@ void add_demo_command(CLI::App& app);       // demo
 void add_ctl_commands(CLI::App& app);       // ctl status (a running node's control socket)
 void add_localnet_commands(CLI::App& app);  // localnet init|up|down|status|logs|load
 void add_ha_commands(CLI::App& app);        // ha agent|status|failover|switchover|pause|...
+void add_snapshot_commands(CLI::App& app);  // snapshot inspect
 
 }  // namespace cc::cli
