@@ -21,9 +21,9 @@
 
 #include "crypto/keystore.h"
 #include "crypto/nodekey.h"
-#include "ha/agent.h"
 #include "localnet/manifest.h"
 #include "node/datadir.h"
+#include "support/ha_agents.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
@@ -102,8 +102,7 @@ struct HaDir {
 };
 
 json agent_status_of(const localnet::NodeEntry& n) {
-  auto s = ha::query_agent_status(n.data_dir, 2000ms);
-  return s.ok() ? *s : json::object();
+  return cc::testing::agent_status_at(n.data_dir);
 }
 
 TEST(HaAgent, RefusesABackupOfAKeyThatIsNotACouncilMember) {

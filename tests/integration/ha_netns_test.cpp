@@ -53,13 +53,14 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/address.h"
-#include "ha/agent.h"
 #include "localnet/invariants.h"
 #include "localnet/manifest.h"
 #include "node/control.h"
 #include "node/datadir.h"
 #include "storage/signjournal.h"
 #include "support/etcd.h"
+#include "support/ha_agents.h"
+#include "support/netns.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
@@ -123,22 +124,6 @@ std::string hn_ip_output(const std::vector<std::string>& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = util::run_command(argv, 10s);
   return r.ok() ? r->output : r.error().message;
-}
-
-// Runs f() on a thread that entered network namespace `ns` (setns affects only that thread, and
-// sockets it opens live in that namespace). nullopt when the namespace could not be entered.
-template <typename F>
-auto hn_in_netns(const std::string& ns, F f) -> std::optional<decltype(f())> {
-  std::optional<decltype(f())> out;
-  std::thread t([&] {
-    const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
-    ::close(fd);
-    if (entered) out.emplace(f());
-  });
-  t.join();
-  return out;
 }
 
 void hn_kill_pids_in(const std::string& ns) {
@@ -430,23 +415,15 @@ class HaNetns : public ::testing::Test {
   static std::string cell_ip() { return node("cn-1").ip; }
 
   static json agent_status(const std::string& name) {
-    auto s = ha::query_agent_status(node(name).data_dir, 2000ms);
-    return s.ok() ? *s : json::object();
+    return cc::testing::agent_status_at(node(name).data_dir);
   }
   static std::string role_of(const std::string& name) {
-    return agent_status(name).value("role", "unreachable");
+    return cc::testing::agent_role_at(node(name).data_dir);
   }
   // The one host whose agent says "active", or "" (none, or more than one).
   static std::string the_active() {
-    std::string found;
-    int n = 0;
-    for (const auto& h : kHnHaHosts) {
-      if (role_of(h) == "active") {
-        found = h;
-        ++n;
-      }
-    }
-    return n == 1 ? found : "";
+    return cc::testing::sole_active(kHnHaHosts,
+                                    [](const std::string& h) { return node(h).data_dir; });
   }
 
   // Whether `ip -n NS addr` shows the cell's address on the host's veth.
@@ -785,7 +762,8 @@ TEST_F(HaNetns, InvariantsHoldOverTheWholeRun) {
   for (const auto& v : localnet::sign1_violations(journals->entries)) ADD_FAILURE() << v;
   // CHAIN-1 over every node's JSON-RPC, from the probe host (the RPC addresses exist only in
   // the namespaces).
-  auto chain = hn_in_netns(host("probe").ns, [] { return localnet::check_chain1(*manifest_); });
+  auto chain = cc::testing::run_in_netns(host("probe").ns,
+                                         [] { return localnet::check_chain1(*manifest_); });
   ASSERT_TRUE(chain.has_value()) << "cannot enter " << host("probe").ns;
   EXPECT_GE(chain->nodes_compared, 8u);
   EXPECT_GT(chain->checked_up_to, 10u);

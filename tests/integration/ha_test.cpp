@@ -24,12 +24,12 @@
 #include "chain/generator.h"
 #include "chain/tx.h"
 #include "crypto/address.h"
-#include "ha/agent.h"
 #include "localnet/invariants.h"
 #include "localnet/load.h"
 #include "localnet/manifest.h"
 #include "localnet/supervisor.h"
 #include "node/datadir.h"
+#include "support/ha_agents.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
@@ -173,23 +173,14 @@ class HaLocalnet : public ::testing::Test {
   static std::string validator() { return host("cn-1").address; }
 
   static json agent_status(const std::string& name) {
-    auto s = ha::query_agent_status(host(name).data_dir, 2000ms);
-    return s.ok() ? *s : json::object();
+    return cc::testing::agent_status_at(host(name).data_dir);
   }
   static std::string role_of(const std::string& name) {
-    return agent_status(name).value("role", "unreachable");
+    return cc::testing::agent_role_at(host(name).data_dir);
   }
   // The one host whose agent says "active", or "" (none, or more than one).
   static std::string the_active() {
-    std::string found;
-    int n = 0;
-    for (const auto& h : hosts()) {
-      if (role_of(h) == "active") {
-        found = h;
-        ++n;
-      }
-    }
-    return n == 1 ? found : "";
+    return cc::testing::sole_active(hosts(), [](const std::string& h) { return host(h).data_dir; });
   }
 
   static std::uint64_t head() {

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/netns.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -188,16 +189,7 @@ class EtcdCluster {
   // Runs f() on a thread that entered network namespace `netns` (nullopt when it could not).
   template <typename F>
   static auto in_netns(const std::string& netns, F f) -> std::optional<decltype(f())> {
-    std::optional<decltype(f())> out;
-    std::thread t([&] {
-      const int fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
-      ::close(fd);
-      if (entered) out.emplace(f());
-    });
-    t.join();
-    return out;
+    return run_in_netns(netns, std::move(f));
   }
 
   [[nodiscard]] std::string ip_for(int i) const {

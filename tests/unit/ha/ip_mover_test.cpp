@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/netns.h"
 #include "support/temp_dir.h"
 #include "util/files.h"
 #include "util/process.h"
@@ -342,21 +343,10 @@ class IpmNetnsPair {
   [[nodiscard]] const std::string& agent() const { return agent_; }
   [[nodiscard]] const std::string& other() const { return other_; }
 
-  // Runs f on a thread that entered namespace `ns` (setns affects only the calling thread; the
-  // commands the mover spawns inherit it). nullopt when the namespace could not be entered: then
-  // f never runs, so nothing acts on the host's network.
+  // Runs f inside namespace `ns` (support/netns.h); the commands the mover spawns inherit it.
   template <typename F>
   static auto in(const std::string& ns, F f) -> std::optional<decltype(f())> {
-    std::optional<decltype(f())> out;
-    std::thread t([&] {
-      const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
-      ::close(fd);
-      if (entered) out.emplace(f());
-    });
-    t.join();
-    return out;
+    return cc::testing::run_in_netns(ns, std::move(f));
   }
 
  private:
