@@ -1,6 +1,6 @@
-// cli/localnet_cmd.cpp — `corecell localnet init|up|down|status|logs|load` (and the hidden
-// `supervise` that `up` starts): a whole Core Cell network on one machine, like Kaia's homi plus
-// a process supervisor. Thin: flags in, localnet/ does the work, results printed.
+// cli/localnet_cmd.cpp — `corecell localnet init|up|down|stop|start|status|logs|load` (and the
+// hidden `supervise` that `up` starts): a whole Core Cell network on one machine, like Kaia's homi
+// plus a process supervisor. Thin: flags in, localnet/ does the work, results printed.
 #include <CLI/CLI.hpp>
 
 #include <signal.h>
@@ -102,6 +102,37 @@ void ln_run_down(const std::string& dir) {
     std::printf(")");
   }
   std::printf("\n");
+}
+
+struct LnNodeArgs {
+  std::string dir;
+  std::string node;
+  int timeout_s = 60;
+};
+
+const localnet::NodeEntry& ln_find_node(const localnet::Manifest& m, const std::string& name) {
+  const auto* n = m.find(name);
+  if (n == nullptr)
+    fail("no node " + name + " in " + m.dir.string() + " (nodes: " + m.names() + ")");
+  return *n;
+}
+
+void ln_run_stop_node(const LnNodeArgs& a) {
+  const auto m = or_fail(localnet::load_manifest(a.dir));
+  const auto& n = ln_find_node(m, a.node);
+  const bool was_running = localnet::node_pid(m, n).has_value();
+  or_fail(localnet::localnet_stop_node(m, n));
+  std::printf("%s %s; held down until `corecell localnet start --dir %s %s`\n", n.name.c_str(),
+              was_running ? "stopped" : "was not running", m.dir.c_str(), n.name.c_str());
+}
+
+void ln_run_start_node(const LnNodeArgs& a) {
+  const auto m = or_fail(localnet::load_manifest(a.dir));
+  const auto& n = ln_find_node(m, a.node);
+  or_fail(localnet::localnet_start_node(m, n, std::chrono::seconds(a.timeout_s)));
+  auto pid = localnet::node_pid(m, n);
+  std::printf("%s running (pid %s) and answering on its control socket\n", n.name.c_str(),
+              pid ? std::to_string(*pid).c_str() : "?");
 }
 
 // Waits up to `ms` for SIGINT/SIGTERM (blocked by the caller); true when one arrived.
@@ -282,6 +313,25 @@ void add_localnet_commands(CLI::App& app) {
       "down", "Stop the supervisor and every node (SIGTERM, SIGKILL after 10 s); idempotent");
   down->add_option("--dir", *down_dir, "The localnet directory")->required();
   down->callback([down_dir] { ln_run_down(*down_dir); });
+
+  auto stop_args = std::make_shared<LnNodeArgs>();
+  auto* stop = ln->add_subcommand(
+      "stop",
+      "Stop one node (SIGTERM, SIGKILL after 10 s) and hold it down: the supervisor does not "
+      "restart it until `localnet start` (what `systemctl stop` is on a real host)");
+  stop->add_option("--dir", stop_args->dir, "The localnet directory")->required();
+  stop->add_option("node", stop_args->node, "The node, e.g. pn-1")->required();
+  stop->callback([stop_args] { ln_run_stop_node(*stop_args); });
+
+  auto start_args = std::make_shared<LnNodeArgs>();
+  auto* start = ln->add_subcommand(
+      "start", "Start one stopped node under the running supervisor; returns once it answers");
+  start->add_option("--dir", start_args->dir, "The localnet directory")->required();
+  start->add_option("node", start_args->node, "The node, e.g. pn-1")->required();
+  start->add_option("--timeout", start_args->timeout_s, "Seconds to wait for it to answer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  start->callback([start_args] { ln_run_start_node(*start_args); });
 
   auto st_dir = std::make_shared<std::string>();
   auto st_json = std::make_shared<bool>(false);

@@ -109,7 +109,7 @@ class Supervisor {
     }
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1}) sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     if (auto st = util::write_pid_file(supervisor_pid_path(m_), ::getpid()); !st.ok()) {
       log_->error("{}", st.error().message);
@@ -149,7 +149,19 @@ class Supervisor {
       if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) stop_signal = sig;
       reap();
       const auto now = SteadyClock::now();
+      std::error_code ec;
       for (auto& c : children_) {
+        if (c.pid == 0 && stop_signal == 0 &&
+            fs::remove(node_start_request_path(m_, *c.node), ec)) {
+          c.restart_at.reset();
+          log_->info("starting {} (requested by `localnet start`)", c.node->name);
+          start(c);
+          continue;
+        }
+        if (c.restart_at && fs::exists(node_held_path(m_, *c.node), ec)) {
+          c.restart_at.reset();
+          log_->info("{} is held down by `localnet stop`: not restarted", c.node->name);
+        }
         if (c.pid == 0 && c.restart_at && now >= *c.restart_at && stop_signal == 0) {
           c.restart_at.reset();
           ++c.restarts;
@@ -278,6 +290,12 @@ fs::path node_pid_path(const Manifest& m, const NodeEntry& n) {
 fs::path node_exit_path(const Manifest& m, const NodeEntry& n) {
   return run_dir(m) / (n.name + ".exit");
 }
+fs::path node_held_path(const Manifest& m, const NodeEntry& n) {
+  return run_dir(m) / (n.name + ".held");
+}
+fs::path node_start_request_path(const Manifest& m, const NodeEntry& n) {
+  return run_dir(m) / (n.name + ".start");
+}
 
 std::optional<pid_t> supervisor_pid(const Manifest& m) {
   auto pid = util::read_pid_file(supervisor_pid_path(m));
@@ -319,6 +337,8 @@ Result<UpResult> localnet_up(const Manifest& m, std::chrono::seconds timeout,
   for (const auto& n : m.nodes) {
     CC_TRY_STATUS(sup_remove_stale_files(m, n));
     fs::remove(node_exit_path(m, n), ec);
+    fs::remove(node_held_path(m, n), ec);  // `up` starts every node
+    fs::remove(node_start_request_path(m, n), ec);
   }
   CC_TRY_ASSIGN(const fs::path exe, util::self_exe());
   const auto t0 = SteadyClock::now();
@@ -391,6 +411,64 @@ Result<UpResult> localnet_up(const Manifest& m, std::chrono::seconds timeout,
   return result;
 }
 
+// Waits for a node process to end: SIGTERM first, SIGKILL after `grace`.
+Status sup_end_process(const NodeEntry& n, pid_t pid, std::chrono::milliseconds grace) {
+  ::kill(pid, SIGTERM);
+  if (util::wait_process_gone(pid, grace)) return ok_status();
+  ::kill(pid, SIGKILL);
+  if (util::wait_process_gone(pid, 5s)) return ok_status();
+  return make_error("localnet.stop_failed", "node " + n.name + " (pid " + std::to_string(pid) +
+                                                ") survived SIGKILL; check it with ps");
+}
+
+Status localnet_stop_node(const Manifest& m, const NodeEntry& n, std::chrono::milliseconds grace) {
+  CC_TRY_STATUS(ensure_dir(run_dir(m)));
+  // The hold first: the supervisor must not restart what we are stopping.
+  CC_TRY_STATUS(atomic_write_file(node_held_path(m, n), "held down by `localnet stop`\n"));
+  std::error_code ec;
+  fs::remove(node_start_request_path(m, n), ec);
+  if (auto pid = node_pid(m, n)) CC_TRY_STATUS(sup_end_process(n, *pid, grace));
+  return ok_status();
+}
+
+Status localnet_start_node(const Manifest& m, const NodeEntry& n, std::chrono::seconds timeout) {
+  auto answers = [&] {
+    return node::control_request(node::control_socket_path(n.data_dir), json{{"cmd", "status"}},
+                                 1000ms)
+        .ok();
+  };
+  std::error_code ec;
+  if (node_pid(m, n)) {
+    fs::remove(node_held_path(m, n), ec);
+    return ok_status();
+  }
+  auto sup = supervisor_pid(m);
+  if (!sup) {
+    return make_error("localnet.not_up", "the localnet " + m.dir.string() +
+                                             " is not running: `corecell localnet up --dir " +
+                                             m.dir.string() + "` starts every node");
+  }
+  fs::remove(node_exit_path(m, n), ec);
+  CC_TRY_STATUS(atomic_write_file(node_start_request_path(m, n), "start\n"));
+  fs::remove(node_held_path(m, n), ec);
+  ::kill(*sup, SIGUSR1);
+  const auto deadline = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < deadline) {
+    if (answers()) return ok_status();
+    if (fs::exists(node_exit_path(m, n), ec)) {
+      auto what = read_file(node_exit_path(m, n));
+      return make_error("localnet.start_failed", "node " + n.name + " " +
+                                                     (what.ok() ? *what : std::string("exited")) +
+                                                     " while starting" + sup_log_quote(n));
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return make_error("localnet.start_failed", "node " + n.name + " did not answer on " +
+                                                 node::control_socket_path(n.data_dir).string() +
+                                                 " within " + std::to_string(timeout.count()) +
+                                                 " s" + sup_log_quote(n));
+}
+
 Result<DownResult> localnet_down(const Manifest& m) {
   DownResult r;
   for (const auto& n : m.nodes) {
@@ -431,7 +509,11 @@ Result<DownResult> localnet_down(const Manifest& m) {
   }
   std::error_code ec;
   if (!supervisor_pid(m)) fs::remove(supervisor_pid_path(m), ec);
-  for (const auto& n : m.nodes) CC_TRY_STATUS(sup_remove_stale_files(m, n));
+  for (const auto& n : m.nodes) {
+    CC_TRY_STATUS(sup_remove_stale_files(m, n));
+    fs::remove(node_held_path(m, n), ec);
+    fs::remove(node_start_request_path(m, n), ec);
+  }
   return r;
 }
 

@@ -6,6 +6,10 @@
 //   supervisor.pid    the supervisor's pid          supervisor.lock   flock held while it runs
 //   supervisor.log    its own log (spawns, exits, restarts, stop)
 //   <node>.pid        a running node's pid          <node>.exit       how it last exited
+//   <node>.held       written by `localnet stop NODE`: the supervisor starts nothing for this
+//                     node (no AUTO_RESTART, no agent restart) until `localnet start NODE`
+//   <node>.start      written by `localnet start NODE` (then SIGUSR1 wakes the supervisor): a
+//                     request to start the stopped node, removed when taken
 // The supervisor (`corecell localnet supervise --dir D`, started by `up` in its own session, so a
 // Ctrl-C in the terminal reaches no node) runs `corecell node --role R --conf PATH` per node with
 // stdout+stderr appended to the node's log, restarts a node that exits only when its conf says
@@ -66,6 +70,22 @@ struct DownResult {
 // (e.g. after the supervisor was killed), and removes pid files, stale control sockets and
 // klay/LOCK files. Idempotent: on a stopped localnet it only cleans up.
 [[nodiscard]] Result<DownResult> localnet_down(const Manifest& m);
+
+[[nodiscard]] std::filesystem::path node_held_path(const Manifest& m, const NodeEntry& n);
+[[nodiscard]] std::filesystem::path node_start_request_path(const Manifest& m, const NodeEntry& n);
+
+// `corecell localnet stop NODE` (the localnet's `systemctl stop`): holds the node down, then
+// SIGTERM, SIGKILL after `grace`, and waits until it is gone. Ok when it was not running.
+// Error localnet.stop_failed.
+[[nodiscard]] Status localnet_stop_node(const Manifest& m, const NodeEntry& n,
+                                        std::chrono::milliseconds grace = kStopGrace);
+
+// `corecell localnet start NODE`: releases the hold and has the running supervisor start the
+// node, then waits (up to `timeout`) until its control socket answers. Ok at once when it is
+// already running. Errors: localnet.not_up (no supervisor), localnet.start_failed (the node
+// exited or did not answer; quotes its log).
+[[nodiscard]] Status localnet_start_node(const Manifest& m, const NodeEntry& n,
+                                         std::chrono::seconds timeout);
 
 // The supervisor's main loop (`corecell localnet supervise`); returns the process exit code.
 [[nodiscard]] int run_supervisor(const Manifest& m);

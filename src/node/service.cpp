@@ -410,6 +410,30 @@ struct Service::Impl final : SyncIo {
   // {"cmd":"seals","address":"0x..","depth":N}: which of the newest N blocks (N <= 256) carry a
   // proposer or commit seal by `address`. A standby's agent asks this before taking over: a
   // fresh seal by the validator it is about to become means the old active still signs.
+  // {"cmd":"checkpoint","dir":"/abs/path"}: a RocksDB checkpoint of the chaindata (online
+  // snapshots, snapshot/create.h). It runs here on cc-node, between block imports, so the head
+  // reported is exactly the checkpoint's head.
+  Result<json> checkpoint_json(const json& request) {
+    auto dir_field = request.find("dir");
+    if (dir_field == request.end() || !dir_field->is_string() ||
+        !std::filesystem::path(dir_field->get<std::string>()).is_absolute()) {
+      return make_error("control.bad_request", "checkpoint needs \"dir\": an absolute path");
+    }
+    const std::filesystem::path dir = dir_field->get<std::string>();
+    const auto t0 = std::chrono::steady_clock::now();
+    CC_TRY_STATUS(chain().db().checkpoint(dir));
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    log->info("chaindata checkpoint at #{} in {} ({} ms)", chain().head().number, dir.string(), ms);
+    return json{
+        {"dir", dir.string()},
+        {"chainId", chain().genesis().config.chain_id},
+        {"genesisHash", to_hex0x(chain().genesis_hash())},
+        {"head", {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}}},
+        {"milliseconds", ms}};
+  }
+
   Result<json> seals_json(const json& request) {
     auto addr_field = request.find("address");
     if (addr_field == request.end() || !addr_field->is_string()) {
@@ -673,6 +697,7 @@ Result<std::unique_ptr<Service>> Service::start(std::unique_ptr<Node> node) {
   s.control.add_handler("status",
                         [self](const json&) -> Result<json> { return self->status_json(); });
   s.control.add_handler("seals", [self](const json& r) { return self->seals_json(r); });
+  s.control.add_handler("checkpoint", [self](const json& r) { return self->checkpoint_json(r); });
   CC_TRY_STATUS(s.control.start(s.node->datadir().control_socket()));
   CC_TRY_STATUS(s.peers->start());
   s.bound_port = s.peers->listen_port();

@@ -120,10 +120,25 @@ Result<ChainStore> ChainStore::open(const std::filesystem::path& chaindata_dir,
     batch.put_block(genesis_block, ghash, {});
     for (const auto& [addr, account] : alloc_state.take_dirty()) batch.put_account(addr, account);
     batch.put_genesis_hash(ghash);
+    batch.put_chain_id(genesis.config.chain_id);
     batch.put_head_hash(ghash);
     CC_TRY_STATUS(db.write(batch, true));
     logger("storage")->info("chaindata {} initialised: genesis {} ({} accounts)",
                             chaindata_dir.string(), short_hash(ghash), genesis.alloc.size());
+  }
+
+  CC_TRY_ASSIGN(auto stored_chain_id, db.chain_id());
+  if (stored_chain_id && *stored_chain_id != genesis.config.chain_id) {
+    return make_error("chainstore.genesis_mismatch",
+                      "chaindata " + chaindata_dir.string() + " belongs to chain id " +
+                          std::to_string(*stored_chain_id) + " but the genesis says " +
+                          std::to_string(genesis.config.chain_id) +
+                          "; use the genesis file this DATA_DIR was created with");
+  }
+  if (!stored_chain_id) {  // written before the key existed: record it now
+    ChainBatch batch;
+    batch.put_chain_id(genesis.config.chain_id);
+    CC_TRY_STATUS(db.write(batch, true));
   }
 
   ChainStore store(std::move(db), genesis, ghash, std::move(council).value(), options);

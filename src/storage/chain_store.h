@@ -113,7 +113,8 @@ class ChainStore {
   // Opens the chain database in chaindata_dir (normally chaindata_path(DATA_DIR)). A fresh
   // database is initialised with genesis (block 0, the alloc's accounts, head = genesis) in one
   // batch; an existing one must have been initialised with the same genesis hash
-  // ("chainstore.genesis_mismatch" names both hashes). The head's state is loaded and its root
+  // ("chainstore.genesis_mismatch" names both hashes) and chain id (recorded on first open, also
+  // into a database written before the key existed). The head's state is loaded and its root
   // checked against the head header ("chainstore.state_mismatch" otherwise).
   [[nodiscard]] static Result<ChainStore> open(const std::filesystem::path& chaindata_dir,
                                                const chain::Genesis& genesis,

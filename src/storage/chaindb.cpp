@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -159,6 +160,9 @@ void ChainBatch::put_genesis_hash(const Hash32& hash) {
   put(kDefault, view(kKeyGenesisHash), hash);
 }
 void ChainBatch::put_head_hash(const Hash32& hash) { put(kDefault, view(kKeyHeadHash), hash); }
+void ChainBatch::put_chain_id(std::uint64_t chain_id) {
+  put(kDefault, view(kKeyChainId), be64(chain_id));
+}
 void ChainBatch::put_header(const Hash32& hash, const chain::Header& header) {
   put(kHeaders, hash, header.encode());
   put(kNumbers, hash, be64(header.number));
@@ -398,6 +402,32 @@ Result<std::optional<Hash32>> ChainDb::genesis_hash() const {
 
 Result<std::optional<Hash32>> ChainDb::head_hash() const {
   return impl_->get_hash(kDefault, view(kKeyHeadHash));
+}
+
+Result<std::optional<std::uint64_t>> ChainDb::chain_id() const {
+  CC_TRY_ASSIGN(auto v, impl_->get(kDefault, view(kKeyChainId)));
+  if (!v) return std::optional<std::uint64_t>{};
+  if (v->size() != 8) {
+    return impl_->corrupt(kDefault, view(kKeyChainId),
+                          "expected 8 bytes, got " + std::to_string(v->size()));
+  }
+  return std::optional<std::uint64_t>{read_be64(view(*v))};
+}
+
+Status ChainDb::checkpoint(const fs::path& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // log_size_for_flush 0: flush the memtables first, so the checkpoint's SST files hold every
+  // write and it does not depend on replaying a WAL copy.
+  if (s.ok()) s = cp->CreateCheckpoint(dir.string(), /*log_size_for_flush=*/0);
+  if (!s.ok()) {
+    return make_error("chaindb.checkpoint", "checkpoint of chaindata " + impl_->path.string() +
+                                                " into " + dir.string() + ": " + s.ToString() +
+                                                " (the directory must not exist, its parent "
+                                                "must, on the same filesystem for hard links)");
+  }
+  return ok_status();
 }
 
 Result<std::optional<chain::Header>> ChainDb::header(const Hash32& hash) const {

@@ -1,0 +1,39 @@
+// util/progress.h — owns the text of progress reports for long byte-moving commands (snapshot
+// create/restore, provisioning): on a terminal one line redrawn in place with a bar, bytes, rate
+// and ETA; otherwise (logs, pipes, CI) plain lines at every tenth of the work and at least every
+// 10 s. Pure: the caller passes the clock and prints what it gets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cc::util {
+
+// "512 B", "3.2 KiB", "118.0 MiB", "2.41 GiB"
+[[nodiscard]] std::string human_bytes(std::uint64_t bytes);
+// "0:08", "12:30", "1:02:03"
+[[nodiscard]] std::string clock_duration(double seconds);
+
+class ProgressMeter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ProgressMeter(std::string label, bool terminal, Clock::time_point start);
+
+  // What to print for `done` of `total` bytes at `now`, or nullopt when nothing is due (a
+  // terminal is redrawn at most 5 times a second). Terminal lines start with '\r' and the last
+  // one (done == total) ends with '\n'; plain lines always end with '\n'.
+  [[nodiscard]] std::optional<std::string> update(std::uint64_t done, std::uint64_t total,
+                                                  Clock::time_point now);
+
+ private:
+  std::string label_;
+  bool terminal_;
+  Clock::time_point start_;
+  Clock::time_point last_print_;
+  int last_tenth_ = -1;
+  bool finished_ = false;
+};
+
+}  // namespace cc::util
