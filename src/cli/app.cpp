@@ -25,6 +25,7 @@ int run(int argc, char** argv) {
   add_localnet_commands(app);
   add_ha_commands(app);
   add_snapshot_commands(app);
+  add_provision_commands(app);
 
   try {
     app.parse(argc, argv);

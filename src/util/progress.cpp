@@ -50,7 +50,9 @@ std::optional<std::string> ProgressMeter::update(std::uint64_t done, std::uint64
     if (terminal_ && since < std::chrono::milliseconds(200) && last_tenth_ >= 0) {
       return std::nullopt;
     }
-    if (!terminal_ && tenth <= last_tenth_ && since < std::chrono::seconds(10)) {
+    // Plain lines: a new tenth of the work at most every 2 s, and a line every 30 s anyway.
+    if (!terminal_ && !(tenth > last_tenth_ && since >= std::chrono::seconds(2)) &&
+        since < std::chrono::seconds(30)) {
       return std::nullopt;
     }
   }

@@ -1,7 +1,7 @@
 // util/progress.h — owns the text of progress reports for long byte-moving commands (snapshot
 // create/restore, provisioning): on a terminal one line redrawn in place with a bar, bytes, rate
-// and ETA; otherwise (logs, pipes, CI) plain lines at every tenth of the work and at least every
-// 10 s. Pure: the caller passes the clock and prints what it gets.
+// and ETA; otherwise (logs, pipes, CI) plain lines: at a new tenth of the work at most every 2 s,
+// every 30 s anyway, and the last one. Pure: the caller passes the clock and prints what it gets.
 #pragma once
 
 #include <chrono>

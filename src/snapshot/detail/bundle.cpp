@@ -213,22 +213,21 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
     return make_error("snapshot.open", "cannot open " + std::string(layout.kind) + " " +
                                            file.string() + ": " + errno_text(errno));
   }
-  if (archive_read_open_filename(a.get(), file.c_str(), kChunk) != ARCHIVE_OK) {
-    // libarchive reads the first block here: a readable file it cannot open is no archive.
-    return make_error(
-        "snapshot.not_a_snapshot",
-        file.string() + " is not a " + what + " (a zstd-compressed tar): " + la_message(a.get()));
-  }
+  // libarchive reads the first block when opening: a readable file it cannot open is no
+  // archive — unless zstd says its input ended early (a small archive cut short).
+  auto not_ours = [&]() -> Error {
+    const std::string msg = la_message(a.get());
+    if (msg.find("runcated") != std::string::npos) return archive_error(a.get(), "opening", file);
+    return Error{"snapshot.not_a_snapshot",
+                 file.string() + " is not a " + what + " (a zstd-compressed tar): " + msg};
+  };
+  if (archive_read_open_filename(a.get(), file.c_str(), kChunk) != ARCHIVE_OK) return not_ours();
   archive_entry* e = nullptr;
   int r = archive_read_next_header(a.get(), &e);
   if (r == ARCHIVE_EOF) {
     return make_error("snapshot.not_a_snapshot", file.string() + " is an empty archive");
   }
-  if (r != ARCHIVE_OK) {
-    return make_error(
-        "snapshot.not_a_snapshot",
-        file.string() + " is not a " + what + " (a zstd-compressed tar): " + la_message(a.get()));
-  }
+  if (r != ARCHIVE_OK) return not_ours();
   if (entry_name(e) != layout.manifest_entry) {
     return make_error("snapshot.not_a_snapshot", file.string() + " does not start with " +
                                                      layout.manifest_entry + " (found " +
@@ -348,6 +347,25 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
                           (r == ARCHIVE_OK ? entry_name(e) : std::string("unreadable")) + ")");
   }
   return m;
+}
+
+Result<std::string> sha256_file(const fs::path& file) {
+  Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.fd < 0) {
+    return make_error("snapshot.source", "cannot read " + file.string() + ": " + errno_text(errno));
+  }
+  Sha256 sha;
+  std::vector<std::uint8_t> buf(kChunk);
+  for (;;) {
+    const ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return make_error("snapshot.source", "reading " + file.string() + ": " + errno_text(errno));
+    }
+    if (n == 0) break;
+    sha.update(buf.data(), static_cast<std::size_t>(n));
+  }
+  return sha.hex();
 }
 
 json bundle_files_json(const std::vector<ManifestFile>& files) {

@@ -37,6 +37,9 @@ struct BundleSource {
   ManifestFile file;
 };
 
+// The lowercase hex SHA-256 of a file's content (streamed). Error snapshot.source.
+[[nodiscard]] Result<std::string> sha256_file(const std::filesystem::path& file);
+
 // The "files" array of a manifest: errors snapshot.manifest naming the index and the problem.
 [[nodiscard]] Result<std::vector<ManifestFile>> parse_bundle_files(const nlohmann::json& manifest);
 [[nodiscard]] nlohmann::json bundle_files_json(const std::vector<ManifestFile>& files);
