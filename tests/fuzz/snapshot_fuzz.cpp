@@ -1,7 +1,8 @@
-// Fuzzes the snapshot decoders with arbitrary bytes: the manifest (JSON -> Manifest) and a whole
-// archive file (libarchive + zstd, then our manifest, entry order and checksum trailer). Neither
-// may crash; an accepted manifest names only plain relative paths, in order, and says what it
-// read back.
+// Fuzzes the snapshot and CN image decoders with arbitrary bytes: the manifests (JSON ->
+// Manifest, ImageManifest) and a whole archive file read as either (libarchive + zstd, then our
+// manifest, entry order and checksum trailer). None may crash; an accepted snapshot manifest names
+// only plain relative paths, in order, an accepted image manifest only normal absolute targets,
+// and each says what it read back.
 #include <unistd.h>
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "snapshot/archive.h"
+#include "snapshot/image.h"
 
 namespace {
 void check(bool ok) {
@@ -41,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto again = Manifest::from_json(m->to_json());
       check(again.ok() && again->files == m->files && again->head_hash == m->head_hash);
     }
+    auto im = ImageManifest::from_json(doc);
+    if (im.ok()) {
+      for (const auto& f : im->files) {
+        check(f.target.is_absolute() && f.target.lexically_normal() == f.target);
+      }
+      auto again = ImageManifest::from_json(im->to_json());
+      check(again.ok() && again->files.size() == im->files.size() && again->conf == im->conf);
+    }
   }
   static const std::filesystem::path file =
       std::filesystem::temp_directory_path() / ("cc-fuzz-snapshot-" + std::to_string(::getpid()));
@@ -49,5 +59,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   (void)read_archive(file, /*verify=*/true);
+  (void)read_image(file, /*verify=*/true);
   return 0;
 }

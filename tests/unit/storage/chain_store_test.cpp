@@ -49,6 +49,13 @@ void import_all(ChainStore& store, const TestChain& tc, std::size_t count) {
   }
 }
 
+void import_all_from(ChainStore& store, const TestChain& tc, std::size_t first) {
+  for (std::size_t i = first; i < tc.blocks.size(); ++i) {
+    auto v = store.import_block(tc.blocks[i], now_after(tc));
+    ASSERT_TRUE(v.ok() && v->ok());
+  }
+}
+
 // Asserts that the rejected block left no trace on disk or in memory.
 void expect_nothing_written(const ChainStore& store, const chain::Block& rejected,
                             const Snapshot& before) {
@@ -115,6 +122,52 @@ TEST(ChainStore, ImportsAChainAndReopensAtTheSameHeadAndState) {
   EXPECT_EQ(report->head_number, 12u);
   EXPECT_EQ(report->transactions, 12u * 4u);
   EXPECT_EQ(report->state_root, root);
+}
+
+TEST(ChainStore, RecordsTheChainIdAndRefusesAnotherOne) {
+  auto tc = make_test_chain(0, 0);
+  TempDir dir;
+  {
+    auto store = ChainStore::open(dir.path(), tc.net.genesis);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto id = store->db().chain_id();
+    ASSERT_TRUE(id.ok() && id->has_value());
+    EXPECT_EQ(**id, tc.net.genesis.config.chain_id);
+  }
+  chain::Genesis other = tc.net.genesis;
+  other.config.chain_id += 1;
+  auto refused = ChainStore::open(dir.path(), other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("chain id"), std::string::npos) << refused.error().message;
+}
+
+TEST(ChainStore, CheckpointIsACompleteDatabaseAtTheHeadOfTheCall) {
+  auto tc = make_test_chain(8, 3);
+  TempDir dir;
+  auto store = ChainStore::open(dir.path() / "live", tc.net.genesis);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  import_all(*store, tc, 5);
+  const std::filesystem::path cp = dir.path() / "checkpoint";
+  ASSERT_TRUE(store->db().checkpoint(cp).ok());
+  import_all_from(*store, tc, 5);  // the live database moves on; the checkpoint does not
+  auto again = store->db().checkpoint(cp);
+  ASSERT_FALSE(again.ok()) << "an existing directory is refused";
+  EXPECT_EQ(again.error().code, "chaindb.checkpoint");
+
+  ChainDb::Options ro;
+  ro.read_only = true;
+  ro.create_if_missing = false;
+  auto copy = ChainDb::open(cp, ro);
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  auto head = copy->head_header();
+  ASSERT_TRUE(head.ok() && head->has_value());
+  EXPECT_EQ((*head)->number, 5u);
+  auto state = copy->load_state();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->root(), tc.blocks[4].header.state_root);
+  auto id = copy->chain_id();
+  ASSERT_TRUE(id.ok() && id->has_value());
+  EXPECT_EQ(store->head().number, 8u);
 }
 
 TEST(ChainStore, ResumedImportSkipsBlocksAlreadyPresent) {
