@@ -75,16 +75,8 @@ void run_provision(const ProvisionArgs& a) {
   o.force = a.force;
   o.sync_timeout = std::chrono::seconds(a.sync_timeout_s);
   o.seal_timeout = std::chrono::seconds(a.seal_timeout_s);
-  o.make_service =
-      [a](const snapshot::ImageManifest& m) -> Result<std::unique_ptr<ha::ServiceControl>> {
-    if (a.service == "localnet") {
-      CC_TRY_ASSIGN(auto node, localnet::locate_node(m.data_dir));
-      return localnet::make_node_service(std::move(node));
-    }
-    ha::ServiceConfig sc;
-    sc.kind = "systemd";
-    sc.unit = a.unit;
-    return ha::make_service_control(sc);
+  o.make_service = [a](const snapshot::ImageManifest& m) {
+    return localnet::service_for_node(a.service, a.unit, m.data_dir);
   };
   if (a.ip_mover != "none") {
     o.make_ip_mover =

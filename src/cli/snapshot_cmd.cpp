@@ -35,17 +35,6 @@ struct CreateArgs {
   std::string source_name;
 };
 
-// The service control that stops and starts the source node (offline mode).
-std::unique_ptr<ha::ServiceControl> source_service(const CreateArgs& a) {
-  if (a.service == "localnet") {
-    return localnet::make_node_service(or_fail(localnet::locate_node(a.from)));
-  }
-  ha::ServiceConfig sc;
-  sc.kind = a.service;
-  sc.unit = a.unit;
-  return or_fail(ha::make_service_control(sc));
-}
-
 void run_create(const CreateArgs& a) {
   snapshot::CreateOptions o;
   o.data_dir = a.from;
@@ -54,7 +43,7 @@ void run_create(const CreateArgs& a) {
   o.source_node = a.source_name;
   std::unique_ptr<ha::ServiceControl> service;
   if (a.offline) {
-    service = source_service(a);
+    service = or_fail(localnet::service_for_node(a.service, a.unit, a.from));
     o.service = service.get();
   }
   o.progress = progress_printer("archiving");

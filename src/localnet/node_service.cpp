@@ -72,4 +72,17 @@ std::unique_ptr<ha::ServiceControl> make_node_service(LocatedNode node) {
   return std::make_unique<NodeService>(std::move(node));
 }
 
+Result<std::unique_ptr<ha::ServiceControl>> service_for_node(const std::string& kind,
+                                                             const std::string& unit,
+                                                             const fs::path& data_dir) {
+  if (kind == "localnet") {
+    CC_TRY_ASSIGN(auto node, locate_node(data_dir));
+    return make_node_service(std::move(node));
+  }
+  ha::ServiceConfig sc;
+  sc.kind = kind;
+  sc.unit = unit;
+  return ha::make_service_control(sc);
+}
+
 }  // namespace cc::localnet

@@ -26,4 +26,10 @@ struct LocatedNode {
 // control socket; stop() and kill() wait until the process is gone.
 [[nodiscard]] std::unique_ptr<ha::ServiceControl> make_node_service(LocatedNode node);
 
+// The service control of the node in `data_dir` that a command must stop or start: "systemd"
+// (`systemctl` on `unit`) or "localnet" (the localnet node whose DATA_DIR it is). Errors as
+// ha::make_service_control's and locate_node's.
+[[nodiscard]] Result<std::unique_ptr<ha::ServiceControl>> service_for_node(
+    const std::string& kind, const std::string& unit, const std::filesystem::path& data_dir);
+
 }  // namespace cc::localnet

@@ -1,5 +1,6 @@
 #include "util/progress.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace cc::util {
@@ -23,7 +24,7 @@ std::string human_bytes(std::uint64_t bytes) {
 
 std::string clock_duration(double seconds) {
   if (seconds < 0) seconds = 0;
-  const auto total = static_cast<unsigned long long>(seconds + 0.5);
+  const auto total = static_cast<unsigned long long>(std::llround(seconds));
   const unsigned long long h = total / 3600;
   const unsigned long long m = (total % 3600) / 60;
   const unsigned long long s = total % 60;

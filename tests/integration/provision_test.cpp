@@ -32,14 +32,12 @@
 namespace cc {
 namespace {
 namespace fs = std::filesystem;
-using cc::testing::bin_path;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 testing::RunResult pv_corecell(std::vector<std::string> args,
                                std::chrono::milliseconds timeout = 180s) {
-  args.insert(args.begin(), bin_path("corecell"));
-  return testing::run(args, timeout);
+  return testing::run_corecell(std::move(args), timeout);
 }
 
 bool pv_mentions(const std::string& text, const std::string& what) {
@@ -164,9 +162,15 @@ class ProvisionLocalnet : public ::testing::Test {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(r.out, m, std::regex("first seal in block #([0-9]+)"))) << r.out;
     const std::uint64_t first = std::stoull(m[1]);
-    const auto sealed = sealed_by(cn1_address());
-    EXPECT_TRUE(std::find(sealed.begin(), sealed.end(), first) != sealed.end())
-        << "cn-2 does not see cn-1's seal in #" << first;
+    // cn-2 may import that block a moment after the new CN.
+    bool seen = false;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+      const auto sealed = sealed_by(cn1_address());
+      seen = std::find(sealed.begin(), sealed.end(), first) != sealed.end();
+      if (!seen) std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_TRUE(seen) << "cn-2 does not see cn-1's seal in #" << first;
   }
 
   static testing::TempDir* tmp_;

@@ -153,4 +153,11 @@ class Process {
   int status_ = 0;
 };
 
+// Runs this build's corecell with `args` (the integration tests' way to act as an operator).
+inline RunResult run_corecell(std::vector<std::string> args,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  args.insert(args.begin(), bin_path("corecell"));
+  return run(args, timeout);
+}
+
 }  // namespace cc::testing

@@ -117,8 +117,11 @@ Result<std::map<std::string, std::string>> parse_checksums(const BundleLayout& l
     }
     std::string name = line.substr(sep + 2);
     if (name.rfind(prefix, 0) != 0) {
-      return make_error("snapshot.corrupt", file.string() + ": " + layout.checksum_entry +
-                                                " names a file outside " + prefix + ": " + name);
+      std::string msg = file.string() + ": " + layout.checksum_entry + " names a file outside ";
+      msg += prefix;
+      msg += ": ";
+      msg += name;
+      return Error{"snapshot.corrupt", msg};
     }
     sums[name.substr(prefix.size())] = line.substr(0, 64);
   }
@@ -257,9 +260,13 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
     }
     if (r != ARCHIVE_OK) return archive_error(a.get(), "reading the entry of " + f.path, file);
     const std::string name = entry_name(e);
-    if (name != prefix + f.path) {
-      return make_error("snapshot.corrupt", file.string() + ": expected " + prefix + f.path +
-                                                " next (manifest order), found " + name);
+    const std::string expected = prefix + f.path;
+    if (name != expected) {
+      std::string msg = file.string() + ": expected ";
+      msg += expected;
+      msg += " next (manifest order), found ";
+      msg += name;
+      return Error{"snapshot.corrupt", msg};
     }
     if (archive_entry_size(e) != static_cast<la_int64_t>(f.size)) {
       return make_error("snapshot.corrupt", file.string() + ": " + name + " is " +
