@@ -8,10 +8,14 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "util/bytes.h"
 #include "util/files.h"
@@ -55,6 +59,98 @@ class Sha256 {
 
  private:
   CryptoPP::SHA256 h_;
+};
+
+// SHA-256 on a thread of its own, so hashing overlaps reading, compressing and writing (the
+// archive's checksums cost about as much CPU as the I/O; docs/BENCHMARKS.md). Chunks are copied
+// into recycled buffers; at most kDepth wait, so memory stays flat.
+class HashPipe {
+ public:
+  HashPipe() : worker_([this] { loop(); }) {}
+  HashPipe(const HashPipe&) = delete;
+  HashPipe& operator=(const HashPipe&) = delete;
+  ~HashPipe() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+
+  void update(const std::uint8_t* data, std::size_t n) {
+    std::vector<std::uint8_t> chunk;
+    {
+      std::unique_lock<std::mutex> l(m_);
+      cv_.wait(l, [&] { return queue_.size() < kDepth; });
+      if (!spare_.empty()) {
+        chunk = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    chunk.assign(data, data + n);
+    push(Item{std::move(chunk), false});
+  }
+
+  // The digest of everything updated since the last finish().
+  std::string finish() {
+    push(Item{{}, true});
+    std::unique_lock<std::mutex> l(m_);
+    cv_.wait(l, [&] { return digest_.has_value(); });
+    std::string hex = std::move(*digest_);
+    digest_.reset();
+    return hex;
+  }
+
+ private:
+  static constexpr std::size_t kDepth = 8;
+  struct Item {
+    std::vector<std::uint8_t> data;
+    bool end = false;
+  };
+
+  void push(Item item) {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      queue_.push_back(std::move(item));
+    }
+    cv_.notify_all();
+  }
+
+  void loop() {
+    Sha256 sha;
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> l(m_);
+        cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();  // room in the queue
+      if (item.end) {
+        std::string hex = sha.hex();  // Final() also restarts the hash for the next file
+        {
+          std::lock_guard<std::mutex> l(m_);
+          digest_ = std::move(hex);
+        }
+        cv_.notify_all();
+        continue;
+      }
+      sha.update(item.data.data(), item.data.size());
+      std::lock_guard<std::mutex> l(m_);
+      spare_.push_back(std::move(item.data));
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  std::vector<std::vector<std::uint8_t>> spare_;
+  std::optional<std::string> digest_;
+  bool stop_ = false;
+  std::thread worker_;  // last: starts once the members it uses exist
 };
 
 // A manifest path must stay inside the chaindata directory when extracted.
@@ -252,6 +348,7 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
   for (const auto& f : m.files) total += f.size;
   std::uint64_t done = 0;
   std::vector<std::uint8_t> buf(kChunk);
+  HashPipe sha;
   for (auto& f : m.files) {
     r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) {
@@ -286,7 +383,6 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
                           "cannot create " + target.string() + ": " + errno_text(errno));
       }
     }
-    Sha256 sha;
     std::uint64_t got = 0;
     for (;;) {
       const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
@@ -314,10 +410,10 @@ Result<Bundle> scan_bundle(const BundleLayout& layout, const fs::path& file, boo
                                                   std::to_string(got) + " of " +
                                                   std::to_string(f.size) + " bytes");
     }
-    if (out && ::fsync(out->fd) != 0) {
-      return make_error("snapshot.write", "fsync " + target.string() + ": " + errno_text(errno));
-    }
-    f.sha256 = sha.hex();
+    // Start this file's writeback now, so the disk works while the next files decompress; the
+    // restore syncs the whole tree once at the end (restore_bundle) before renaming it.
+    if (out) (void)::sync_file_range(out->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    f.sha256 = sha.finish();
   }
   r = archive_read_next_header(a.get(), &e);
   if (r == ARCHIVE_EOF) {
@@ -443,6 +539,9 @@ Result<std::vector<ManifestFile>> write_bundle(const BundleLayout& layout,
 
   WriteHandle a(archive_write_new());
   archive_write_add_filter_zstd(a.get());
+  // libzstd compresses on a worker thread while this one reads and feeds it (without it, one
+  // thread reads, compresses and waits; `tar -I zstd` gets the same overlap from its pipe).
+  (void)archive_write_set_filter_option(a.get(), "zstd", "threads", "1");
   archive_write_set_format_pax_restricted(a.get());
   if (archive_write_open_filename(a.get(), partial.c_str()) != ARCHIVE_OK) {
     return make_error("snapshot.write",
@@ -454,6 +553,7 @@ Result<std::vector<ManifestFile>> write_bundle(const BundleLayout& layout,
 
   std::uint64_t done = 0;
   std::vector<std::uint8_t> buf(kChunk);
+  HashPipe sha;
   for (std::size_t i = 0; i < files.size(); ++i) {
     ManifestFile& f = files[i];
     const fs::path& src = sources[i].source;
@@ -463,7 +563,6 @@ Result<std::vector<ManifestFile>> write_bundle(const BundleLayout& layout,
                         "cannot read " + src.string() + ": " + errno_text(errno));
     }
     CC_TRY_STATUS(write_entry_header(a.get(), layout.data_prefix + f.path, f.size, out));
-    Sha256 sha;
     std::uint64_t got = 0;
     while (got < f.size) {
       const ssize_t n =
@@ -487,7 +586,7 @@ Result<std::vector<ManifestFile>> write_bundle(const BundleLayout& layout,
                                                " bytes): is the node still writing? Stop it, or "
                                                "use the online mode (a checkpoint)");
     }
-    f.sha256 = sha.hex();
+    f.sha256 = sha.finish();
   }
   const std::string sums = checksum_lines(layout, files);
   CC_TRY_STATUS(write_entry_header(a.get(), layout.checksum_entry, sums.size(), out));
@@ -529,6 +628,16 @@ Result<Bundle> restore_bundle(const BundleLayout& layout, const fs::path& archiv
   if (!m.ok()) {
     fs::remove_all(partial, ec);
     return m.error();
+  }
+  {
+    // Every restored file on disk before the directory gets its final name (one syncfs of the
+    // filesystem instead of an fsync per file; their writeback started as each was written).
+    Fd dir(::open(partial.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.fd < 0 || ::syncfs(dir.fd) != 0) {
+      const int err = errno;
+      fs::remove_all(partial, ec);
+      return make_error("snapshot.write", "syncing " + partial.string() + ": " + errno_text(err));
+    }
   }
   CC_TRY_STATUS(fsync_dir(partial));
   fs::rename(partial, dest, ec);
