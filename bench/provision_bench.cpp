@@ -230,7 +230,8 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"time from `corecell provision` start to the replacement CN's first seal"};
   app.add_option("--runs", o.runs, "Samples of each")->capture_default_str();
-  app.add_option("--blocks", o.blocks, "Grow the chain to this height first")->capture_default_str();
+  app.add_option("--blocks", o.blocks, "Grow the chain to this height first")
+      ->capture_default_str();
   app.add_option("--dir", o.dir, "Work directory (default: a new one under /tmp, removed after)");
   app.add_option("--ip-prefix", o.ip_prefix, "127.x.y of the localnet")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
