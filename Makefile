@@ -4,8 +4,10 @@
 #   make asan       ASan+UBSan build (clang, with libFuzzer coverage) of the unit, sim and fuzz targets in build-asan/
 #   make test       the whole suite: unit, sim, integration, layer rules, sanitizers, bounded fuzzing, format, clang-tidy
 #   make demo       build and run `corecell demo`
-#   make bench      build and run the benchmarks, including bench-ha (ha_rto adds 5–10 min; results: docs/BENCHMARKS.md)
+#   make bench      build and run every benchmark below (about 25 min; results: docs/BENCHMARKS.md)
 #   make bench-ha   build and run only the HA failover RTO benchmark (bench/ha_rto.cpp, 5–10 min)
+#   make bench-snapshot  build and run only the snapshot benchmark (bench/snapshot_bench.cpp: 2 GiB chaindata, ~7 min, ~7 GB of /tmp)
+#   make bench-provision build and run only provision -> first seal (bench/provision_bench.cpp, 2-3 min)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
 #   make format     apply clang-format;  make format-check: fail on unformatted files
 #   make tidy       clang-tidy over src/ (unity translation units of a configure-only clang tree); fails on any finding
@@ -14,10 +16,10 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 TIDY_BUILD ?= build-tidy-unity
 
-.PHONY: help build asan test demo bench bench-ha fuzz format format-check tidy clean
+.PHONY: help build asan test demo bench bench-ha bench-snapshot bench-provision fuzz format format-check tidy clean
 
 help:
-	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,6 +41,12 @@ bench: build
 
 bench-ha: build
 	bash scripts/run-benchmarks.sh $(BUILD) ha
+
+bench-snapshot: build
+	bash scripts/run-benchmarks.sh $(BUILD) snapshot
+
+bench-provision: build
+	bash scripts/run-benchmarks.sh $(BUILD) provision
 
 fuzz: asan
 	bash scripts/run-fuzzers.sh $(ASAN_BUILD) $${FUZZ_SECONDS:-300}
