@@ -460,4 +460,31 @@ Result<std::unique_ptr<ServiceControl>> make_service_control(const ServiceConfig
                           " is not a service control; use exec or systemd");
 }
 
+bool is_systemd_unit_path(const fs::path& path) {
+  const fs::path dir = fs::absolute(path).lexically_normal().parent_path();
+  for (const char* d : {"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
+                        "/usr/lib/systemd/system"}) {
+    if (dir == d) return true;
+  }
+  return false;
+}
+
+Status systemd_daemon_reload() {
+  const auto systemctl = util::find_program("systemctl");
+  if (!systemctl) {
+    return svc_config_error("`systemctl` is not in PATH or /usr/bin: cannot load new unit files");
+  }
+  const std::vector<std::string> argv = {systemctl->string(), "daemon-reload"};
+  auto r = util::run_command(argv, kSystemctlStartTimeout);
+  if (!r.ok()) return make_error("service.start_failed", r.error().message);
+  if (r->timed_out || r->exit_status != 0) {
+    return make_error("service.start_failed",
+                      "`" + svc_join(argv) + "` " +
+                          (r->timed_out ? std::string("did not finish in time")
+                                        : util::describe_exit_status(r->exit_status)) +
+                          ": " + svc_quote_output(r->output));
+  }
+  return ok_status();
+}
+
 }  // namespace cc::ha

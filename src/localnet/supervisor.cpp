@@ -305,6 +305,13 @@ std::optional<pid_t> supervisor_pid(const Manifest& m) {
 }
 
 std::optional<pid_t> node_pid(const Manifest& m, const NodeEntry& n) {
+  // An HA host's process is its agent (the pid file); its node is the agent's child. A node
+  // process found through the LOCK counts too: one left behind must not look like a stopped
+  // host.
+  if (n.has_agent()) {
+    auto pid = util::read_pid_file(node_pid_path(m, n));
+    if (pid && util::process_matches(*pid, "ha agent --conf " + n.ha_conf.string())) return pid;
+  }
   for (const fs::path& file : {node_pid_path(m, n), node::lock_path(n.data_dir)}) {
     auto pid = util::read_pid_file(file);
     if (pid && util::process_matches(*pid, "--conf " + n.conf.string() + " ")) return pid;
@@ -427,7 +434,16 @@ Status localnet_stop_node(const Manifest& m, const NodeEntry& n, std::chrono::mi
   CC_TRY_STATUS(atomic_write_file(node_held_path(m, n), "held down by `localnet stop`\n"));
   std::error_code ec;
   fs::remove(node_start_request_path(m, n), ec);
-  if (auto pid = node_pid(m, n)) CC_TRY_STATUS(sup_end_process(n, *pid, grace));
+  if (auto pid = node_pid(m, n)) {
+    CC_TRY_STATUS(sup_end_process(n, *pid, grace));
+    // Done once the supervisor has reaped it too: it appends the exit to the node's log, which
+    // must not happen after the caller went on (to remove the node's directory, say).
+    const auto deadline = SteadyClock::now() + 5s;
+    while (supervisor_pid(m) && !fs::exists(node_exit_path(m, n), ec) &&
+           SteadyClock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
   return ok_status();
 }
 

@@ -44,7 +44,8 @@ inline constexpr std::chrono::seconds kStopGrace{10};
 // The live supervisor's pid, if one runs for this localnet.
 [[nodiscard]] std::optional<pid_t> supervisor_pid(const Manifest& m);
 // The live pid of a node of this localnet (from its pid file, else its DATA_DIR LOCK), checked
-// against its command line so a recycled pid is never taken for the node.
+// against its command line so a recycled pid is never taken for the node. For an HA host, its
+// agent's pid (the process the supervisor runs), else a node process left in its DATA_DIR.
 [[nodiscard]] std::optional<pid_t> node_pid(const Manifest& m, const NodeEntry& n);
 
 struct UpResult {
@@ -75,7 +76,8 @@ struct DownResult {
 [[nodiscard]] std::filesystem::path node_start_request_path(const Manifest& m, const NodeEntry& n);
 
 // `corecell localnet stop NODE` (the localnet's `systemctl stop`): holds the node down, then
-// SIGTERM, SIGKILL after `grace`, and waits until it is gone. Ok when it was not running.
+// SIGTERM, SIGKILL after `grace`, and waits until it is gone (and, under a running supervisor,
+// reaped: its exit recorded in <node>.exit and the node's log). Ok when it was not running.
 // Error localnet.stop_failed.
 [[nodiscard]] Status localnet_stop_node(const Manifest& m, const NodeEntry& n,
                                         std::chrono::milliseconds grace = kStopGrace);

@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "chain/genesis.h"
 #include "crypto/address.h"
 #include "crypto/nodekey.h"
+#include "ha/config.h"
 #include "node/config.h"
 #include "node/datadir.h"
 #include "snapshot/detail/bundle.h"
@@ -51,6 +55,29 @@ Result<ImageManifest> to_image(const detail::Bundle& b, const fs::path& file) {
   return m;
 }
 
+fs::path normal(const fs::path& p) { return fs::absolute(p).lexically_normal(); }
+
+ImageHa ha_section(const ha::AgentConfig& a) {
+  ImageHa h;
+  h.conf = normal(a.conf_path);
+  h.name = a.name;
+  h.validator_backup = normal(a.validator_backup);
+  h.passphrase_file = normal(a.passphrase_file);
+  h.standby_nodekey = normal(a.standby_nodekey);
+  h.state_dir = normal(a.state_dir);
+  h.cell_ip = a.cell_ip;
+  h.host_ip = a.host_ip;
+  if (a.lease_kind == "local") {
+    h.lease = "local " + normal(a.lease_file).string();
+  } else {
+    h.lease = a.lease_kind;
+    for (std::size_t i = 0; i < a.etcd.endpoints.size(); ++i) {
+      h.lease += (i == 0 ? " " : ",") + a.etcd.endpoints[i];
+    }
+  }
+  return h;
+}
+
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -77,7 +104,17 @@ json ImageManifest::to_json() const {
           {"genesisHash", genesis_hash},
           {"council", council},
           {"nodeAddress", node_address},
-          {"contents", std::move(contents)}};
+          {"contents", std::move(contents)},
+          {"ha", ha ? json{{"conf", ha->conf.string()},
+                           {"name", ha->name},
+                           {"validatorKeyBackup", ha->validator_backup.string()},
+                           {"passphraseFile", ha->passphrase_file.string()},
+                           {"standbyNodekey", ha->standby_nodekey.string()},
+                           {"stateDir", ha->state_dir.string()},
+                           {"cellIp", ha->cell_ip},
+                           {"hostIp", ha->host_ip},
+                           {"lease", ha->lease}}
+                    : json(nullptr)}};
 }
 
 Result<ImageManifest> ImageManifest::from_json(const json& j) {
@@ -92,20 +129,23 @@ Result<ImageManifest> ImageManifest::from_json(const json& j) {
     return make_error("snapshot.manifest", "the image manifest has no integer \"formatVersion\"");
   }
   m.format_version = v->get<int>();
-  if (m.format_version != kImageFormatVersion) {
+  if (m.format_version != kImageFormatVersion && m.format_version != kHaImageFormatVersion) {
     return make_error("snapshot.version", "image format version " +
                                               std::to_string(m.format_version) +
-                                              " is not one this corecell reads (version " +
-                                              std::to_string(kImageFormatVersion) + ")");
+                                              " is not one this corecell reads (versions " +
+                                              std::to_string(kImageFormatVersion) + " and " +
+                                              std::to_string(kHaImageFormatVersion) + ")");
   }
-  auto field = [&](const char* key, auto check) -> Result<json> {
-    auto it = j.find(key);
-    if (it == j.end() || !check(*it)) {
-      return make_error("snapshot.manifest", std::string("the image manifest field \"") + key +
+  auto field_of = [](const json& obj, const std::string& where, const char* key,
+                     auto check) -> Result<json> {
+    auto it = obj.find(key);
+    if (it == obj.end() || !check(*it)) {
+      return make_error("snapshot.manifest", "the image manifest field \"" + where + key +
                                                  "\" is missing or has the wrong type");
     }
     return *it;
   };
+  auto field = [&](const char* key, auto check) { return field_of(j, "", key, check); };
   auto is_str = [](const json& x) { return x.is_string(); };
   auto is_uint = [](const json& x) { return x.is_number_unsigned(); };
   CC_TRY_ASSIGN(auto created, field("created", is_str));
@@ -157,6 +197,31 @@ Result<ImageManifest> ImageManifest::from_json(const json& j) {
     }
     m.files.push_back(std::move(f));
   }
+  const auto ha = j.find("ha");
+  const bool has_ha = ha != j.end() && !ha->is_null();
+  if (has_ha != (m.format_version == kHaImageFormatVersion)) {
+    return make_error("snapshot.manifest",
+                      "an image of format version " + std::to_string(m.format_version) +
+                          (has_ha ? " cannot carry" : " must carry") + " an \"ha\" section");
+  }
+  if (has_ha) {
+    if (!ha->is_object()) return make_error("snapshot.manifest", "\"ha\" must be an object");
+    std::vector<std::string> text;
+    for (const char* key : {"conf", "name", "validatorKeyBackup", "passphraseFile",
+                            "standbyNodekey", "stateDir", "cellIp", "hostIp", "lease"}) {
+      CC_TRY_ASSIGN(auto x, field_of(*ha, "ha.", key, is_str));
+      text.push_back(x.get<std::string>());
+    }
+    ImageHa h{text[0], text[1], text[2], text[3], text[4], text[5], text[6], text[7], text[8]};
+    for (const auto* p :
+         {&h.conf, &h.validator_backup, &h.passphrase_file, &h.standby_nodekey, &h.state_dir}) {
+      if (!p->is_absolute()) {
+        return make_error("snapshot.manifest",
+                          "the image's \"ha\" paths must be absolute (" + p->string() + ")");
+      }
+    }
+    m.ha = std::move(h);
+  }
   return m;
 }
 
@@ -177,7 +242,25 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
     return make_error("snapshot.exists",
                       o.out.string() + " already exists: choose another --out or remove it");
   }
-  const fs::path conf = fs::absolute(o.conf).lexically_normal();
+  std::optional<ha::AgentConfig> agent;
+  if (!o.ha_conf.empty()) {
+    auto a = ha::load_agent_config(o.ha_conf);
+    if (!a.ok()) return Error{"snapshot.source", a.error().message};
+    agent = std::move(*a);
+  }
+  if (o.conf.empty() && !agent) {
+    return make_error("snapshot.source",
+                      "no conf: give --conf (the CN's kcnd.conf), or --ha-conf "
+                      "(an HA host's agent conf) whose HA_NODE_CONF is used");
+  }
+  const fs::path conf = normal(o.conf.empty() ? agent->node_conf : o.conf);
+  if (agent && normal(agent->node_conf) != conf) {
+    return make_error("snapshot.source", agent->conf_path.string() + ": HA_NODE_CONF is " +
+                                             agent->node_conf.string() + " but --conf is " +
+                                             conf.string() +
+                                             ": an image is of one CN; leave --conf out to take "
+                                             "the agent's");
+  }
   auto cfg = node::load_node_config(node::Role::cn, conf);
   if (!cfg.ok()) return Error{"snapshot.source", cfg.error().message};
   if (cfg->genesis.empty()) {
@@ -204,6 +287,19 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
     if (!id.ok()) return Error{"snapshot.source", id.error().message};
     m.node_address = crypto::to_checksum_hex(id->address);
   }
+  if (agent) {
+    m.format_version = kHaImageFormatVersion;
+    m.ha = ha_section(*agent);
+    // An HA host's nodekey is the validator's only while it is active (its standby key
+    // otherwise): the agent's HA_VALIDATOR_ADDRESS says whose CN this is, when it is set.
+    const bool key_is_council =
+        std::find(m.council.begin(), m.council.end(), m.node_address) != m.council.end();
+    if (agent->expected_address) {
+      m.node_address = crypto::to_checksum_hex(*agent->expected_address);
+    } else if (!key_is_council) {
+      m.node_address.clear();
+    }
+  }
 
   fs::path binary = o.binary;
   if (binary.empty()) {
@@ -222,6 +318,25 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
                                                " is inside DATA_DIR/klay (keys, chaindata, sign "
                                                "state): an image never carries them");
     }
+    if (m.ha) {
+      if (inside(target, m.ha->state_dir)) {
+        return make_error("snapshot.source", target.string() +
+                                                 " is inside the agent's HA_STATE_DIR (its "
+                                                 "socket, logs, events, standby key): an image "
+                                                 "never carries them");
+      }
+      for (const auto& [key, path] : {std::pair{"HA_VALIDATOR_KEY_BACKUP", m.ha->validator_backup},
+                                      {"HA_PASSPHRASE_FILE", m.ha->passphrase_file},
+                                      {"HA_STANDBY_NODEKEY", m.ha->standby_nodekey}}) {
+        if (target == path) {
+          return make_error("snapshot.source",
+                            target.string() + " is the agent's " + key +
+                                ": an image never carries keys (provision installs the "
+                                "validator key's backup and passphrase, and makes the standby "
+                                "key)");
+        }
+      }
+    }
     for (const auto& f : files) {
       if (f.target == target) return ok_status();  // named twice
     }
@@ -234,6 +349,15 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
   const fs::path statics = node::static_nodes_path_in_use(m.data_dir);
   if (fs::exists(statics, ec) && !inside(statics, node::klay_dir(m.data_dir))) {
     CC_TRY_STATUS(add("static-nodes", statics, false));
+  }
+  if (agent) {
+    CC_TRY_STATUS(add("ha-conf", agent->conf_path, false));
+    for (const fs::path& script : {agent->notify_script, agent->ip.script}) {
+      if (!script.empty()) CC_TRY_STATUS(add("extra", script, true));
+    }
+    if (normal(agent->service.node_exe) != normal(binary)) {
+      CC_TRY_STATUS(add("extra", agent->service.node_exe, true));  // HA_NODE_BIN
+    }
   }
   for (const auto& x : o.extra) {
     const bool exec = ::access(x.c_str(), X_OK) == 0;

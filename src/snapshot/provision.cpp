@@ -1,14 +1,17 @@
 #include "snapshot/provision.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "crypto/address.h"
 #include "crypto/keystore.h"
 #include "crypto/nodekey.h"
+#include "ha/agent.h"
+#include "ha/config.h"
 #include "node/control.h"
 #include "node/datadir.h"
 #include "snapshot/detail/bundle.h"
@@ -24,7 +27,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kSteps[] = {"check", "snapshot", "image", "datadir", "prune", "rename",
-                                  "files", "nodekey",  "ip",    "start",   "verify"};
+                                  "files", "nodekey",  "ip",    "start",   "lease", "verify"};
 
 // Absolute, normal, without a trailing separator ("/a/b/" -> "/a/b").
 fs::path normal_dir(const fs::path& p) {
@@ -130,6 +133,7 @@ class Provisioner {
     for (const auto& d : j.value("done", json::array())) {
       if (d.is_string()) done_.insert(d.get<std::string>());
     }
+    notes_ = j.value("notes", json::object());
     resuming_ = !done_.empty();
     return ok_status();
   }
@@ -140,8 +144,9 @@ class Provisioner {
     for (const char* name : kSteps) {
       if (done_.count(name) != 0) done.push_back(name);
     }
-    return atomic_write_file(work_ / "state.json",
-                             json{{"inputs", inputs_json(o_)}, {"done", done}}.dump(2) + "\n");
+    return atomic_write_file(
+        work_ / "state.json",
+        json{{"inputs", inputs_json(o_)}, {"done", done}, {"notes", notes_}}.dump(2) + "\n");
   }
 
   Status run_step(ProvisionStep& step) {
@@ -156,6 +161,7 @@ class Provisioner {
     if (n == "nodekey") return step_nodekey(step);
     if (n == "ip") return step_ip(step);
     if (n == "start") return step_start(step);
+    if (n == "lease") return step_lease(step);
     return step_verify(step);
   }
 
@@ -171,10 +177,9 @@ class Provisioner {
                             std::to_string(image_.chain_id) + " (genesis " + image_.genesis_hash +
                             "): take the snapshot from a PN of the same network");
     }
-    auto backup_text = read_file(o_.nodekey_backup, 1 << 20);
-    if (!backup_text.ok()) return backup_text.error();
+    CC_TRY_ASSIGN(backup_text_, read_file(o_.nodekey_backup, 1 << 20));
     CC_TRY_ASSIGN(auto passphrase, crypto::read_passphrase_file(o_.passphrase_file));
-    auto key = crypto::decrypt_backup(*backup_text, passphrase, o_.nodekey_backup.string());
+    auto key = crypto::decrypt_backup(backup_text_, passphrase, o_.nodekey_backup.string());
     if (!key.ok()) return Error{"provision.passphrase", key.error().message};
     key_ = *key;
     const std::string address = crypto::to_checksum_hex(crypto::identity_of(*key_).address);
@@ -227,9 +232,49 @@ class Provisioner {
         }
       }
     }
+    if (image_.ha) {
+      CC_TRY_STATUS(check_agent_files());
+    } else if (o_.make_ip_mover) {
+      CC_TRY_ASSIGN(mover_, o_.make_ip_mover(image_));
+    }
     step.detail += (step.detail.empty() ? "" : "; ") + std::string("key of ") + address +
                    " (council), snapshot #" + std::to_string(snap_.head_number) + " of chain " +
                    std::to_string(snap_.chain_id) + (resuming_ ? "; resuming" : "");
+    return ok_status();
+  }
+
+  // An HA host's key files where its agent reads them: the backup and passphrase may be there
+  // already (the same bytes); anything else there is not ours to replace without --force. A
+  // standby key outside DATA_DIR is kept, so it must not be a council key.
+  Status check_agent_files() {
+    const ImageHa& h = *image_.ha;
+    CC_TRY_ASSIGN(passphrase_text_, read_file(o_.passphrase_file, 1 << 20));
+    for (const auto& [path, want, key] :
+         {std::tuple{h.validator_backup, &backup_text_, "HA_VALIDATOR_KEY_BACKUP"},
+          {h.passphrase_file, &passphrase_text_, "HA_PASSPHRASE_FILE"}}) {
+      std::error_code ec;
+      if (o_.force || inside_data_dir(path) || !fs::exists(path, ec)) continue;
+      auto have = read_file(path, 1 << 20);
+      if (!have.ok() || *have != *want) {
+        return make_error("provision.conflict",
+                          path.string() + " (the agent's " + key +
+                              ") exists and differs from --nodekey-backup/--passphrase-file: "
+                              "add --force to replace it, or remove it");
+      }
+    }
+    std::error_code ec;
+    if (!inside_data_dir(h.standby_nodekey) && fs::exists(h.standby_nodekey, ec)) {
+      auto id = crypto::load_nodekey_file(h.standby_nodekey);
+      if (!id.ok()) return Error{"provision.conflict", id.error().message};
+      const std::string a = crypto::to_checksum_hex(id->address);
+      if (std::find(image_.council.begin(), image_.council.end(), a) != image_.council.end()) {
+        return make_error("provision.conflict",
+                          h.standby_nodekey.string() +
+                              " (the agent's HA_STANDBY_NODEKEY) is the "
+                              "key of council member " +
+                              a + ": a standby key must never sign; remove it (a new one is made)");
+      }
+    }
     return ok_status();
   }
 
@@ -332,6 +377,7 @@ class Provisioner {
   Status step_files(ProvisionStep& step) {
     std::size_t installed = 0;
     std::size_t kept = 0;
+    bool units_changed = false;
     for (const auto& f : image_.files) {
       std::error_code ec;
       if (fs::exists(f.target, ec)) {
@@ -356,13 +402,20 @@ class Provisioner {
       }
       say("  installed " + f.target.string() + " (" + f.role + ")");
       ++installed;
+      units_changed |= ha::is_systemd_unit_path(f.target);
     }
     step.detail =
         std::to_string(installed) + " installed, " + std::to_string(kept) + " already in place";
+    if (units_changed) {
+      // A new or changed unit file means nothing to systemd until it reloads.
+      CC_TRY_STATUS(ha::systemd_daemon_reload());
+      step.detail += "; systemd units reloaded";
+    }
     return ok_status();
   }
 
   Status step_nodekey(ProvisionStep& step) {
+    if (image_.ha) return step_agent_keys(step);
     const fs::path path = node::nodekey_path(target_dir_);
     CC_TRY_STATUS(crypto::save_nodekey_file(path, *key_));
     CC_TRY_ASSIGN(auto id, crypto::load_nodekey_file(path));
@@ -373,23 +426,172 @@ class Provisioner {
     return ok_status();
   }
 
+  // The agent's keys: the backup and passphrase where its conf says, the standby key made when
+  // missing, then the conf and keys loaded as the agent will load them.
+  Status step_agent_keys(ProvisionStep& step) {
+    const ImageHa& h = *image_.ha;
+    for (const auto& [path, text] :
+         {std::pair{h.validator_backup, &backup_text_}, {h.passphrase_file, &passphrase_text_}}) {
+      auto have = read_file(path, 1 << 20);
+      if (have.ok() && *have == *text) continue;
+      CC_TRY_STATUS(ensure_dir(path.parent_path()));
+      CC_TRY_STATUS(atomic_write_file(path, *text, 0600));
+      say("  installed " + path.string() + " (0600)");
+    }
+    std::error_code ec;
+    std::string standby = "kept";
+    if (!fs::exists(h.standby_nodekey, ec)) {
+      CC_TRY_STATUS(ensure_dir(h.standby_nodekey.parent_path()));
+      CC_TRY_STATUS(crypto::save_nodekey_file(h.standby_nodekey, crypto::PrivateKey::generate()));
+      standby = "made";
+    }
+    CC_TRY_ASSIGN(auto cfg, agent_config());
+    auto keys = ha::load_agent_keys(cfg);
+    if (!keys.ok()) return Error{"provision.nodekey", keys.error().message};
+    if (crypto::to_checksum_hex(keys->validator_address) != report_.address) {
+      return make_error("provision.nodekey", cfg.conf_path.string() + " makes the agent guard " +
+                                                 crypto::to_checksum_hex(keys->validator_address) +
+                                                 ", not " + report_.address);
+    }
+    step.detail = "for the agent " + h.name + ": " + h.validator_backup.string() + " (" +
+                  report_.address + "), " + h.passphrase_file.string() + ", standby key " +
+                  crypto::to_checksum_hex(keys->standby_address) + " " + standby +
+                  " (DATA_DIR/klay/nodekey is the agent's to write)";
+    return ok_status();
+  }
+
+  Result<ha::AgentConfig> agent_config() {
+    if (!agent_) {
+      auto c = ha::load_agent_config(image_.ha->conf);
+      if (!c.ok()) return Error{"provision.nodekey", c.error().message};
+      agent_ = std::move(*c);
+    }
+    return *agent_;
+  }
+
   Status step_ip(ProvisionStep& step) {
-    if (!o_.make_ip_mover) {
-      step.detail = "not moved (no mover given): the address " + image_.public_ip +
+    if (image_.ha) {
+      step.detail = "left to the agent: it moves " + image_.ha->cell_ip +
+                    " here once it holds the lease (HA_IP_MOVER)";
+      return ok_status();
+    }
+    if (!mover_) {
+      step.detail = "not moved (--ip-mover none): the address " + image_.public_ip +
                     " must already be this host's";
       return ok_status();
     }
-    CC_TRY_ASSIGN(auto mover, o_.make_ip_mover(image_));
-    CC_TRY_STATUS(mover->acquire());
-    step.detail = mover->describe();
+    CC_TRY_STATUS(mover_->acquire());
+    step.detail = mover_->describe();
     return ok_status();
   }
 
   Status step_start(ProvisionStep& step) {
+    if (image_.ha) {
+      // The lease as it is before our agent runs: the agent must take it under a newer epoch.
+      CC_TRY_ASSIGN(auto cfg, agent_config());
+      auto store = ha::make_lease_store(cfg, *image_address());
+      if (!store.ok()) return Error{"provision.start", store.error().message};
+      auto lease = (*store)->read();
+      if (!lease.ok()) {
+        return make_error("provision.start", "reading the lease (" + (*store)->describe() +
+                                                 "): " + lease.error().message +
+                                                 ": the agent could not take it either");
+      }
+      notes_["leaseEpochBefore"] = lease->epoch;
+      notes_["leaseHolderBefore"] = lease->holder;
+      CC_TRY_STATUS(save_state());
+      step.detail = "lease before: " +
+                    (lease->epoch == 0 ? std::string("never held")
+                                       : "epoch " + std::to_string(lease->epoch) + " of " +
+                                             lease->holder + (lease->held ? " (held)" : "")) +
+                    "; ";
+    }
     CC_TRY_ASSIGN(auto service, o_.make_service(image_));
     CC_TRY_STATUS(service->start({}));
-    step.detail = service->describe();
+    step.detail += service->describe();
     return ok_status();
+  }
+
+  Result<Address> image_address() const {
+    auto a = crypto::parse_address(report_.address);
+    if (!a.ok()) return Error{"provision.start", a.error().message};
+    return *a;
+  }
+
+  // ---- lease: the agent active under a new epoch (or the standby of a live active) ----
+  Status step_lease(ProvisionStep& step) {
+    if (!image_.ha) {
+      step.detail = "no HA agent in the image: nothing to take";
+      return ok_status();
+    }
+    CC_TRY_ASSIGN(auto cfg, agent_config());
+    const std::uint64_t before = notes_.value("leaseEpochBefore", std::uint64_t{0});
+    const fs::path sock = cfg.socket_path();
+    const auto deadline = std::chrono::steady_clock::now() + o_.sync_timeout;
+    // Another agent's holding counts as alive once it has outlived a TTL under one epoch.
+    std::string other;
+    std::uint64_t other_epoch = 0;
+    auto other_since = std::chrono::steady_clock::now();
+    std::string last = "no answer on " + sock.string();
+    for (;;) {
+      auto st = node::control_request(sock, json{{"cmd", "status"}}, 2000ms);
+      if (st.ok()) {
+        const std::string role = st->value("role", "");
+        const std::uint64_t epoch = st->value("epoch", std::uint64_t{0});
+        const json lease = st->value("lease", json(nullptr));
+        last = "role " + role + (st->value("note", "").empty() ? "" : ": " + st->value("note", ""));
+        if (role == "active" && epoch > before) {
+          report_.ha_role = "active";
+          report_.lease_epoch = epoch;
+          step.detail = "the agent " + cfg.name + " took the lease: epoch " +
+                        std::to_string(epoch) + " (before: " + std::to_string(before) + ")" +
+                        permit_detail(*st);
+          return ok_status();
+        }
+        if (role == "paused") {
+          return make_error("provision.lease",
+                            "the cell is paused (`corecell ha resume --conf " +
+                                cfg.conf_path.string() +
+                                "` lets the agent act); its agent runs and will not take the "
+                                "lease until then");
+        }
+        const bool other_holds = role == "standby" && lease.is_object() &&
+                                 lease.value("held", false) &&
+                                 lease.value("holder", "") != cfg.name;
+        if (!other_holds) {
+          other.clear();
+        } else if (lease.value("holder", "") != other ||
+                   lease.value("epoch", std::uint64_t{0}) != other_epoch) {
+          other = lease.value("holder", "");
+          other_epoch = lease.value("epoch", std::uint64_t{0});
+          other_since = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - other_since > 2 * cfg.ttl) {
+          report_.ha_role = "standby";
+          report_.lease_epoch = other_epoch;
+          step.detail = "the lease is held by the live agent " + other + " (epoch " +
+                        std::to_string(other_epoch) + "): this host is its standby";
+          return ok_status();
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        return make_error("provision.lease",
+                          "the agent did not take the lease within " +
+                              std::to_string(o_.sync_timeout.count()) + " s (" + last +
+                              "); it keeps trying: see `corecell ha status --conf " +
+                              cfg.conf_path.string() + "` and its events");
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  // ", signing from #F" from the takeover's permit step, when the status has it.
+  static std::string permit_detail(const json& status) {
+    const json f = status.value("last_failover", json(nullptr));
+    if (!f.is_object()) return "";
+    for (const auto& s : f.value("steps", json::array())) {
+      if (s.is_object() && s.value("step", "") == "permit") return "; " + s.value("detail", "");
+    }
+    return "";
   }
 
   // ---- verify: caught up, then its seals ----
@@ -442,10 +644,11 @@ class Provisioner {
       std::this_thread::sleep_for(200ms);
     }
     report_.seconds_to_first_seal = seconds_since(t0_);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "first seal in block #%llu, %.1f s after the start",
-                  static_cast<unsigned long long>(report_.first_seal),
-                  report_.seconds_to_first_seal);
+    char buf[128];
+    std::snprintf(
+        buf, sizeof buf, "%s in block #%llu, %.1f s after the start",
+        report_.ha_role == "standby" ? "the validator's seal (from the active host)" : "first seal",
+        static_cast<unsigned long long>(report_.first_seal), report_.seconds_to_first_seal);
     step.detail = "in sync at #" + std::to_string(head) + "; " + buf;
     return ok_status();
   }
@@ -460,6 +663,11 @@ class Provisioner {
   ImageManifest image_;
   Manifest snap_;
   std::optional<crypto::PrivateKey> key_;
+  std::string backup_text_;
+  std::string passphrase_text_;
+  std::unique_ptr<ha::IpMover> mover_;
+  std::optional<ha::AgentConfig> agent_;
+  json notes_ = json::object();  // kept in state.json for a resumed run (the lease's epoch)
   ProvisionReport report_;
 };
 

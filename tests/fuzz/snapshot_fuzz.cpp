@@ -48,8 +48,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (const auto& f : im->files) {
         check(f.target.is_absolute() && f.target.lexically_normal() == f.target);
       }
+      // An image with an agent has its own format version, and absolute places for its keys.
+      check(im->ha.has_value() == (im->format_version == kHaImageFormatVersion));
+      if (im->ha) check(im->ha->standby_nodekey.is_absolute() && im->ha->conf.is_absolute());
       auto again = ImageManifest::from_json(im->to_json());
-      check(again.ok() && again->files.size() == im->files.size() && again->conf == im->conf);
+      check(again.ok() && again->files.size() == im->files.size() && again->conf == im->conf &&
+            again->to_json() == im->to_json());
     }
   }
   static const std::filesystem::path file =

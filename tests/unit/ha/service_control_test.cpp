@@ -440,6 +440,9 @@ class ServiceControlSystemdFake : public ::testing::Test {
         "  kill) echo failed > " +
         d + "/state; echo 0 > " + d + "/mainpid; echo 2 > " + d + "/code; echo 9 > " + d +
         "/status ;;\n"
+        "  daemon-reload) if [ -e " +
+        d +
+        "/RELOAD_FAILS ]; then echo \"Access denied\" >&2; exit 1; fi ;;\n"
         "  *) echo \"unknown verb $1\" >&2; exit 1 ;;\n"
         "esac\n";
     ASSERT_TRUE(atomic_write_file(bin_ / "systemctl", fake, 0755).ok());
@@ -540,6 +543,24 @@ TEST_F(ServiceControlSystemdFake, KillIsSigkillThenStopSoRestartDoesNotBringItBa
   ASSERT_NE(s, std::string::npos) << c;
   EXPECT_LT(k, s) << c;
   EXPECT_FALSE(control_->poll()->running);
+}
+
+TEST_F(ServiceControlSystemdFake, DaemonReloadRunsSystemctlAndQuotesItsFailure) {
+  EXPECT_TRUE(is_systemd_unit_path("/etc/systemd/system/corecell-ha.service"));
+  EXPECT_TRUE(is_systemd_unit_path("/lib/systemd/system/kcnd.service"));
+  EXPECT_FALSE(is_systemd_unit_path("/etc/systemd/system.conf"));
+  EXPECT_FALSE(is_systemd_unit_path("/etc/kcnd/conf/kcnd.conf"));
+  ::setenv("PATH", (bin_.string() + ":" + saved_path_).c_str(), 1);
+  const Status ok = systemd_daemon_reload();
+  touch("RELOAD_FAILS");
+  const Status failed = systemd_daemon_reload();
+  ::setenv("PATH", saved_path_.c_str(), 1);
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_NE(calls().find("daemon-reload\n"), std::string::npos) << calls();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, "service.start_failed");
+  EXPECT_NE(failed.error().message.find("Access denied"), std::string::npos)
+      << failed.error().message;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "chain/genesis.h"
 #include "crypto/address.h"
@@ -131,6 +132,109 @@ TEST_F(SnapshotImage, RefusesKeysAMissingGenesisAndTheOtherKindOfArchive) {
   ASSERT_FALSE(as_image.ok());
   EXPECT_NE(as_image.error().message.find("not a corecell image"), std::string::npos)
       << as_image.error().message;
+}
+
+// An HA host: the agent conf next to the CN's, its keys where the conf says.
+class SnapshotHaImage : public SnapshotImage {
+ protected:
+  SnapshotHaImage() {
+    img_put(host_ / "cn" / "ha.conf",
+            "HA_NAME=\"cn-a\"\nHA_NODE_CONF=\"kcnd.conf\"\n"
+            "HA_VALIDATOR_KEY_BACKUP=\"../keys/validator.backup\"\n"
+            "HA_PASSPHRASE_FILE=\"/etc/kcnd/passphrase\"\n"
+            "HA_STANDBY_NODEKEY=\"data/ha/standby.nodekey\"\n"
+            "HA_VALIDATOR_ADDRESS=\"" +
+                address_ +
+                "\"\nHA_CELL_IP=\"10.0.0.100\"\nHA_LEASE=\"local\"\n"
+                "HA_LEASE_FILE=\"/shared/lease.json\"\nHA_IP_MOVER=\"exec\"\n"
+                "HA_IP_SCRIPT=\"../move-ip.sh\"\n");
+    img_put(host_ / "move-ip.sh", "#!/bin/sh\nexit 0\n");
+    fs::permissions(host_ / "move-ip.sh", fs::perms(0755));
+    img_put(host_ / "cn" / "data" / "ha" / "events.jsonl", "{}\n");
+    img_put(host_ / "keys" / "validator.backup", "{}\n");
+  }
+
+  ImageCreateOptions ha_options() const {
+    ImageCreateOptions o = options();
+    o.conf.clear();  // taken from the agent's HA_NODE_CONF
+    o.ha_conf = host_ / "cn" / "ha.conf";
+    return o;
+  }
+};
+
+TEST_F(SnapshotHaImage, CarriesTheAgentConfAndScriptAndRecordsWhereItsKeysGo) {
+  auto m = create_image(ha_options());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->format_version, kHaImageFormatVersion);
+  EXPECT_EQ(m->conf, host_ / "cn" / "kcnd.conf");
+  ASSERT_TRUE(m->ha.has_value());
+  EXPECT_EQ(m->ha->name, "cn-a");
+  EXPECT_EQ(m->ha->conf, host_ / "cn" / "ha.conf");
+  EXPECT_EQ(m->ha->validator_backup, host_ / "keys" / "validator.backup");
+  EXPECT_EQ(m->ha->standby_nodekey, host_ / "cn" / "data" / "ha" / "standby.nodekey");
+  EXPECT_EQ(m->ha->state_dir, host_ / "cn" / "data" / "ha");
+  EXPECT_EQ(m->ha->cell_ip, "10.0.0.100");
+  EXPECT_EQ(m->ha->host_ip, "10.0.0.5");
+  EXPECT_EQ(m->ha->lease, "local /shared/lease.json");
+  EXPECT_EQ(m->node_address, address_);
+  ASSERT_NE(m->find_role("ha-conf"), nullptr);
+  bool script = false;
+  for (const auto& f : m->files) {
+    if (f.target == host_ / "move-ip.sh") script = f.executable;
+    EXPECT_EQ(f.target.string().find("/data/ha/"), std::string::npos) << f.target;
+  }
+  EXPECT_TRUE(script) << "HA_IP_SCRIPT goes in, executable";
+
+  auto read = read_image(ha_options().out, /*verify=*/true);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_TRUE(read->ha.has_value());
+  EXPECT_EQ(read->ha->passphrase_file, "/etc/kcnd/passphrase");
+  EXPECT_EQ(read->to_json(), m->to_json());
+}
+
+TEST_F(SnapshotHaImage, RefusesTheAgentsKeysItsStateDirAndAnotherCnsConf) {
+  const std::pair<fs::path, const char*> refused[] = {
+      {host_ / "cn" / "data" / "ha" / "events.jsonl", "HA_STATE_DIR"},
+      {host_ / "keys" / "validator.backup", "never carries keys"}};
+  for (const auto& [p, why] : refused) {
+    auto o = ha_options();
+    o.extra = {p};
+    auto r = create_image(o);
+    ASSERT_FALSE(r.ok()) << p;
+    EXPECT_EQ(r.error().code, "snapshot.source");
+    EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
+    EXPECT_FALSE(fs::exists(o.out));
+  }
+  auto o = ha_options();
+  img_put(host_ / "other" / "kcnd.conf", "DATA_DIR=\"d\"\nGENESIS=\"../genesis.json\"\n");
+  o.conf = host_ / "other" / "kcnd.conf";
+  auto r = create_image(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("HA_NODE_CONF"), std::string::npos) << r.error().message;
+}
+
+TEST_F(SnapshotHaImage, ManifestVersionAndHaSectionMustAgree) {
+  auto m = create_image(ha_options());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  nlohmann::json j = m->to_json();
+  auto without = j;
+  without["ha"] = nullptr;
+  auto r = ImageManifest::from_json(without);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("must carry"), std::string::npos) << r.error().message;
+  auto old = j;
+  old["formatVersion"] = kImageFormatVersion;
+  r = ImageManifest::from_json(old);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot carry"), std::string::npos) << r.error().message;
+  auto relative = j;
+  relative["ha"]["standbyNodekey"] = "ha/standby.nodekey";
+  EXPECT_FALSE(ImageManifest::from_json(relative).ok());
+  auto missing = j;
+  missing["ha"].erase("lease");
+  r = ImageManifest::from_json(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("ha.lease"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
