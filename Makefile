@@ -7,7 +7,7 @@
 #   make bench      build and run every benchmark below (about 25 min; results: docs/BENCHMARKS.md)
 #   make bench-ha   build and run only the HA failover RTO benchmark (bench/ha_rto.cpp, 5–10 min)
 #   make bench-snapshot  build and run only the snapshot benchmark (bench/snapshot_bench.cpp: 2 GiB chaindata, ~7 min, ~7 GB of /tmp)
-#   make bench-provision build and run only provision -> first seal (bench/provision_bench.cpp, 2-3 min)
+#   make bench-provision build and run only provision -> first seal, stand-alone and HA host (bench/provision_bench.cpp, 4-6 min)
 #   make fuzz       longer fuzzing campaign (FUZZ_SECONDS per target, default 300)
 #   make format     apply clang-format;  make format-check: fail on unformatted files
 #   make tidy       clang-tidy over src/ (unity translation units of a configure-only clang tree); fails on any finding

@@ -11,9 +11,16 @@
 //              image and key backup made at the start; its own "first seal ... after the start".
 // Each run does both; the report gives every sample, the medians and their ratio. A lost CN is
 // also a slower proposer turn for the others (a round change), which neither figure includes.
+// With --ha, cell 1 is an HA cell (`--standby 1`, its standby host removed at the start, so no
+// agent takes over by itself) and cn-1's host is lost by a crash (kill -9 of agent and node; its
+// lease runs out), both for the restart and before provisioning with an image made with
+// --ha-conf. Both figures then include the agent's wait for the crashed holding to expire and
+// its own-name cooldown (2 x TTL) before it takes the lease: the ratio isolates what
+// provisioning adds.
 // Not Google Benchmark: each sample is a multi-second process start.
 //
 // Reproduce: make bench-provision   (or build/bin/provision_bench --runs 5)
+#include <signal.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -45,6 +52,7 @@ struct Options {
   int blocks = 30;
   std::string dir;
   std::string ip_prefix = "127.0.133";
+  bool ha = false;
 };
 
 class Bench {
@@ -69,7 +77,9 @@ class Bench {
     }
     const double rm = median(restart);
     const double pm = median(provision);
-    std::printf("\n%-44s %10s\n", "figure (median of runs)", "seconds");
+    std::printf("\n%s\n%-44s %10s\n",
+                o_.ha ? "HA host (agent, lease taken first)" : "stand-alone CN",
+                "figure (median of runs)", "seconds");
     std::printf("%-44s %10.2f\n", "provision start -> first seal (measured)", pm);
     std::printf("%-44s %10.2f\n", "restart of the intact CN -> first seal", rm);
     std::printf("%-44s %10.2f\n", "online snapshot of the PN (before provision)", median(snapshot));
@@ -112,11 +122,24 @@ class Bench {
   }
 
   bool setup() {
-    if (!must(corecell({"localnet", "init", "--dir", dir_.string(), "--cells", "4", "--ens", "0",
-                        "--ip-prefix", o_.ip_prefix}),
-              "localnet init") ||
+    std::vector<std::string> init = {"localnet", "init",  "--dir", dir_.string(), "--cells",
+                                     "4",        "--ens", "0",     "--ip-prefix", o_.ip_prefix};
+    if (o_.ha) {
+      init.push_back("--standby");
+      init.push_back("1");
+    }
+    if (!must(corecell(init), "localnet init") ||
         !must(corecell({"localnet", "up", "--dir", dir_.string()}), "localnet up")) {
       return false;
+    }
+    if (o_.ha) {
+      // No standby: only the provisioned host's agent may take the lease.
+      if (!must(corecell({"localnet", "stop", "--dir", dir_.string(), "cn-1-standby"}),
+                "localnet stop cn-1-standby")) {
+        return false;
+      }
+      std::error_code ec;
+      fs::remove_all(node_dir("cn-1-standby"), ec);
     }
     std::printf("network up in %s; growing the chain to #%d\n", dir_.c_str(), o_.blocks);
     std::fflush(stdout);
@@ -124,12 +147,20 @@ class Bench {
     while (head("cn-2") < static_cast<std::uint64_t>(o_.blocks) && Clock::now() < deadline) {
       std::this_thread::sleep_for(200ms);
     }
+    image_ = dir_ / "cn-1.image";
+    if (o_.ha) {
+      // The cell's validator backup and passphrase, as `localnet init --standby` made them.
+      pass_ = dir_ / "ha" / "cell-1" / "passphrase";
+      backup_ = dir_ / "ha" / "cell-1" / "validator.backup";
+      return must(corecell({"image", "create", "--ha-conf", (node_dir("cn-1") / "ha.conf").string(),
+                            "--out", image_.string()}),
+                  "image create --ha-conf");
+    }
     pass_ = dir_ / "bench.pass";
     if (!cc::atomic_write_file(pass_, std::string("provision bench passphrase\n"), 0600).ok()) {
       return false;
     }
     backup_ = dir_ / "cn-1.backup";
-    image_ = dir_ / "cn-1.image";
     return must(corecell({"key", "backup", "--nodekey",
                           cc::node::nodekey_path(node_dir("cn-1")).string(), "--passphrase-file",
                           pass_.string(), "--out", backup_.string(), "--kdf-cost", "interactive"}),
@@ -139,12 +170,42 @@ class Bench {
                 "image create");
   }
 
+  // cn-1 goes down: `localnet stop`, or with --ha a crash of its host (agent and node killed at
+  // once, held down so the supervisor does not restart the agent).
+  bool take_cn1_down() {
+    if (!o_.ha) return must(corecell({"localnet", "stop", "--dir", dir_.string(), "cn-1"}), "stop");
+    const fs::path run = dir_ / "run";
+    pid_t agent = 0;
+    pid_t node = 0;
+    const auto deadline = Clock::now() + 60s;
+    while (Clock::now() < deadline) {
+      const auto a = cc::util::read_pid_file(run / "cn-1.pid");
+      const auto n = cc::util::read_pid_file(cc::node::lock_path(node_dir("cn-1")));
+      agent = a && *a > 0 && cc::util::process_alive(*a) ? *a : 0;
+      node = n && *n > 0 && cc::util::process_alive(*n) ? *n : 0;
+      if (agent > 0 && node > 0) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    if (agent <= 0 || node <= 0 ||
+        !cc::atomic_write_file(run / "cn-1.held", std::string("bench\n")).ok()) {
+      std::fprintf(stderr, "provision_bench: cn-1's agent and node are not both running\n");
+      return false;
+    }
+    std::error_code ec;
+    fs::remove(run / "cn-1.exit", ec);
+    ::kill(agent, SIGKILL);
+    ::kill(node, SIGKILL);
+    // Reaped by the supervisor (it appends to the host's log) before the directory goes.
+    while (!fs::exists(run / "cn-1.exit", ec) && Clock::now() < deadline + 10s) {
+      std::this_thread::sleep_for(20ms);
+    }
+    return cc::util::wait_process_gone(node, 10s);
+  }
+
   // From `localnet start` to the first block above the in-sync head that carries cn-1's seal.
   std::optional<double> restart_to_first_seal() {
-    if (!must(corecell({"localnet", "stop", "--dir", dir_.string(), "cn-1"}), "localnet stop")) {
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(2s);
+    if (!take_cn1_down()) return std::nullopt;
+    if (!o_.ha) std::this_thread::sleep_for(2s);
     const auto t0 = Clock::now();
     if (!must(corecell({"localnet", "start", "--dir", dir_.string(), "cn-1"}), "localnet start")) {
       return std::nullopt;
@@ -177,9 +238,7 @@ class Bench {
   }
 
   std::optional<double> provision_to_first_seal(int run, std::vector<double>& snapshot_s) {
-    if (!must(corecell({"localnet", "stop", "--dir", dir_.string(), "cn-1"}), "localnet stop")) {
-      return std::nullopt;
-    }
+    if (!take_cn1_down()) return std::nullopt;
     std::error_code ec;
     fs::remove_all(node_dir("cn-1"), ec);
     const fs::path snap = dir_ / ("pn-" + std::to_string(run) + ".tar.zst");
@@ -190,10 +249,16 @@ class Bench {
       return std::nullopt;
     }
     snapshot_s.push_back(std::chrono::duration<double>(Clock::now() - s0).count());
-    auto r = corecell({"provision", "--image", image_.string(), "--snapshot", snap.string(),
-                       "--nodekey-backup", backup_.string(), "--passphrase-file", pass_.string(),
-                       "--datadir", node_dir("cn-1").string(), "--service", "localnet",
-                       "--ip-mover", "loopback"});
+    std::vector<std::string> args = {
+        "provision",    "--image",          image_.string(),           "--snapshot",
+        snap.string(),  "--nodekey-backup", backup_.string(),          "--passphrase-file",
+        pass_.string(), "--datadir",        node_dir("cn-1").string(), "--service",
+        "localnet"};
+    if (!o_.ha) {
+      args.push_back("--ip-mover");  // with --ha the agent moves the address
+      args.push_back("loopback");
+    }
+    auto r = corecell(args);
     if (!must(r, "provision")) return std::nullopt;
     fs::remove(snap, ec);
     std::smatch m;
@@ -234,6 +299,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dir", o.dir, "Work directory (default: a new one under /tmp, removed after)");
   app.add_option("--ip-prefix", o.ip_prefix, "127.x.y of the localnet")->capture_default_str();
+  app.add_flag("--ha", o.ha,
+               "Cell 1 as an HA cell: cn-1's host crashes, and is rebuilt from an --ha-conf "
+               "image whose agent takes the lease first");
   CLI11_PARSE(app, argc, argv);
   auto self = cc::util::self_exe();
   if (!self.ok()) return 1;

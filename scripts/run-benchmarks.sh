@@ -14,7 +14,8 @@
 #           Report: BUILD/bench-results/snapshot_bench.txt
 #   provision  BUILD/bin/provision_bench: time from `corecell provision` start to the new CN's
 #           first seal beside a restart of the intact CN, on a localnet (127.0.133.x),
-#           PROVISION_BENCH_RUNS runs (default 5); 2-3 minutes.
+#           PROVISION_BENCH_RUNS runs (default 5), then the same for the host of an HA cell
+#           (--ha: crashed host, agent taking the lease first); 4-6 minutes.
 #           Report: BUILD/bench-results/provision_bench.txt
 #   all     gbench, then ha, then snapshot, then provision
 # Record the figures in docs/BENCHMARKS.md together with this command.
@@ -54,6 +55,9 @@ if [[ $what == all || $what == snapshot ]]; then
 fi
 if [[ $what == all || $what == provision ]]; then
   echo "=== provision_bench"
-  "$build"/bin/provision_bench --runs "${PROVISION_BENCH_RUNS:-5}" 2>&1 | tee "$out/provision_bench.txt"
+  {
+    "$build"/bin/provision_bench --runs "${PROVISION_BENCH_RUNS:-5}"
+    "$build"/bin/provision_bench --runs "${PROVISION_BENCH_RUNS:-5}" --ha
+  } 2>&1 | tee "$out/provision_bench.txt"
 fi
 echo "results in $out/"

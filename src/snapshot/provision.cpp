@@ -43,6 +43,13 @@ bool dir_is_empty(const fs::path& dir) {
 
 bool same_path(const fs::path& a, const fs::path& b) { return normal_dir(a) == normal_dir(b); }
 
+// The suffix of a file or directory moved aside: "<name>.replaced-<unix seconds>".
+std::string unix_time_text() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
 // The inputs a resumed run must share with the run that left the work directory.
 json inputs_json(const ProvisionOptions& o) {
   std::error_code ec;
@@ -307,10 +314,7 @@ class Provisioner {
   Status step_datadir(ProvisionStep& step) {
     std::error_code ec;
     if (!dir_is_empty(data_dir_)) {
-      const fs::path aside = data_dir_.string() + ".replaced-" +
-                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
+      const fs::path aside = data_dir_.string() + ".replaced-" + unix_time_text();
       fs::rename(data_dir_, aside, ec);
       if (ec) {
         return make_error("provision.datadir", "moving the old " + data_dir_.string() + " to " +
@@ -434,6 +438,16 @@ class Provisioner {
          {std::pair{h.validator_backup, &backup_text_}, {h.passphrase_file, &passphrase_text_}}) {
       auto have = read_file(path, 1 << 20);
       if (have.ok() && *have == *text) continue;
+      std::error_code ec;
+      if (fs::exists(path, ec)) {
+        // Only with --force (check): a key file is moved aside, never overwritten.
+        const fs::path aside = path.string() + ".replaced-" + unix_time_text();
+        fs::rename(path, aside, ec);
+        if (ec)
+          return make_error("provision.nodekey",
+                            "moving " + path.string() + " aside: " + ec.message());
+        say("  moved the different " + path.string() + " to " + aside.string());
+      }
       CC_TRY_STATUS(ensure_dir(path.parent_path()));
       CC_TRY_STATUS(atomic_write_file(path, *text, 0600));
       say("  installed " + path.string() + " (0600)");
