@@ -266,7 +266,7 @@ class Provisioner {
         return make_error("provision.conflict",
                           path.string() + " (the agent's " + key +
                               ") exists and differs from --nodekey-backup/--passphrase-file: "
-                              "add --force to replace it, or remove it");
+                              "add --force to move it aside and install ours, or remove it");
       }
     }
     std::error_code ec;
