@@ -461,10 +461,11 @@ Result<std::unique_ptr<ServiceControl>> make_service_control(const ServiceConfig
 }
 
 bool is_systemd_unit_path(const fs::path& path) {
-  const fs::path dir = fs::absolute(path).lexically_normal().parent_path();
+  const fs::path p = fs::absolute(path).lexically_normal();
   for (const char* d : {"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
                         "/usr/lib/systemd/system"}) {
-    if (dir == d) return true;
+    const fs::path rel = p.lexically_relative(d);  // drop-ins (UNIT.d/x.conf) count too
+    if (!rel.empty() && *rel.begin() != ".." && rel != ".") return true;
   }
   return false;
 }

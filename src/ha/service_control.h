@@ -75,8 +75,9 @@ class ServiceControl {
 [[nodiscard]] Result<std::unique_ptr<ServiceControl>> make_service_control(
     const ServiceConfig& config);
 
-// Whether `path` is a systemd unit file location (/etc/systemd/system, /run/systemd/system,
-// /lib/systemd/system, /usr/lib/systemd/system), and `systemctl daemon-reload` after such files
+// Whether `path` is inside a systemd unit directory (/etc/systemd/system, /run/systemd/system,
+// /lib/systemd/system, /usr/lib/systemd/system; drop-ins too), and `systemctl daemon-reload`
+// after such files
 // were installed, so that the next start runs the new unit. Errors: service.config (no
 // systemctl), service.start_failed (the reload failed; its output quoted).
 [[nodiscard]] bool is_systemd_unit_path(const std::filesystem::path& path);

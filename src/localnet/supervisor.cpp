@@ -310,7 +310,10 @@ std::optional<pid_t> node_pid(const Manifest& m, const NodeEntry& n) {
   // host.
   if (n.has_agent()) {
     auto pid = util::read_pid_file(node_pid_path(m, n));
-    if (pid && util::process_matches(*pid, "ha agent --conf " + n.ha_conf.string())) return pid;
+    // /proc's cmdline ends with a NUL, read as a space: the conf is the last argument.
+    if (pid && util::process_matches(*pid, "ha agent --conf " + n.ha_conf.string() + " ")) {
+      return pid;
+    }
   }
   for (const fs::path& file : {node_pid_path(m, n), node::lock_path(n.data_dir)}) {
     auto pid = util::read_pid_file(file);
@@ -435,11 +438,13 @@ Status localnet_stop_node(const Manifest& m, const NodeEntry& n, std::chrono::mi
   std::error_code ec;
   fs::remove(node_start_request_path(m, n), ec);
   if (auto pid = node_pid(m, n)) {
+    const bool supervised = util::read_pid_file(node_pid_path(m, n)) == pid;
     CC_TRY_STATUS(sup_end_process(n, *pid, grace));
-    // Done once the supervisor has reaped it too: it appends the exit to the node's log, which
-    // must not happen after the caller went on (to remove the node's directory, say).
+    // Done once the supervisor has reaped it too (when it started it): it appends the exit to
+    // the node's log, which must not happen after the caller went on (to remove the node's
+    // directory, say).
     const auto deadline = SteadyClock::now() + 5s;
-    while (supervisor_pid(m) && !fs::exists(node_exit_path(m, n), ec) &&
+    while (supervised && supervisor_pid(m) && !fs::exists(node_exit_path(m, n), ec) &&
            SteadyClock::now() < deadline) {
       std::this_thread::sleep_for(20ms);
     }

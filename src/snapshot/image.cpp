@@ -9,6 +9,7 @@
 
 #include "chain/genesis.h"
 #include "crypto/address.h"
+#include "crypto/keystore.h"
 #include "crypto/nodekey.h"
 #include "ha/config.h"
 #include "node/config.h"
@@ -16,6 +17,7 @@
 #include "snapshot/detail/bundle.h"
 #include "storage/signjournal.h"
 #include "util/bytes.h"
+#include "util/files.h"
 #include "util/process.h"
 
 namespace cc::snapshot {
@@ -76,6 +78,37 @@ ImageHa ha_section(const ha::AgentConfig& a) {
     }
   }
   return h;
+}
+
+// Whose CN an HA host is. Not its nodekey: that is the validator's only while the host is
+// active (its standby key otherwise). HA_VALIDATOR_ADDRESS, else the address the validator
+// backup records in clear text; provisioning refuses any other key (provision.wrong_node).
+Result<std::string> ha_validator(const ha::AgentConfig& a) {
+  std::optional<std::string> from_backup;
+  if (auto text = read_file(a.validator_backup, 1 << 20); text.ok()) {
+    auto info = crypto::inspect_backup(*text, a.validator_backup.string());
+    if (info.ok()) from_backup = crypto::to_checksum_hex(info->address);
+  }
+  if (a.expected_address) {
+    const std::string expected = crypto::to_checksum_hex(*a.expected_address);
+    if (from_backup && *from_backup != expected) {
+      return make_error("snapshot.source", a.conf_path.string() + ": HA_VALIDATOR_ADDRESS is " +
+                                               expected + " but " + a.validator_backup.string() +
+                                               " holds the key of " + *from_backup +
+                                               ": the agent would refuse to start; fix one");
+    }
+    return expected;
+  }
+  if (!from_backup) {
+    return make_error("snapshot.source",
+                      a.conf_path.string() +
+                          ": cannot tell which validator this host guards (no "
+                          "HA_VALIDATOR_ADDRESS, and no readable backup at " +
+                          a.validator_backup.string() +
+                          "): set HA_VALIDATOR_ADDRESS, so that provisioning refuses any other "
+                          "key");
+  }
+  return *from_backup;
 }
 
 std::string host_name() {
@@ -290,15 +323,7 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
   if (agent) {
     m.format_version = kHaImageFormatVersion;
     m.ha = ha_section(*agent);
-    // An HA host's nodekey is the validator's only while it is active (its standby key
-    // otherwise): the agent's HA_VALIDATOR_ADDRESS says whose CN this is, when it is set.
-    const bool key_is_council =
-        std::find(m.council.begin(), m.council.end(), m.node_address) != m.council.end();
-    if (agent->expected_address) {
-      m.node_address = crypto::to_checksum_hex(*agent->expected_address);
-    } else if (!key_is_council) {
-      m.node_address.clear();
-    }
+    CC_TRY_ASSIGN(m.node_address, ha_validator(*agent));
   }
 
   fs::path binary = o.binary;
@@ -306,6 +331,8 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
     CC_TRY_ASSIGN(auto self, util::self_exe());
     binary = self;
   }
+  const fs::path lease_file =
+      agent && agent->lease_kind == "local" ? normal(agent->lease_file) : fs::path();
   std::vector<ImageFile> files;
   auto add = [&](const std::string& role, const fs::path& path, bool executable) -> Status {
     const fs::path target = fs::absolute(path).lexically_normal();
@@ -335,6 +362,13 @@ Result<ImageManifest> create_image(const ImageCreateOptions& o, const ProgressFn
                                 "validator key's backup and passphrase, and makes the standby "
                                 "key)");
         }
+      }
+      // A copy of the local lease would put an old epoch back on the new machine.
+      if (!lease_file.empty() &&
+          (target == lease_file || target == fs::path(lease_file.string() + ".lock"))) {
+        return make_error("snapshot.source", target.string() +
+                                                 " is the agent's HA_LEASE_FILE (or its lock): "
+                                                 "the lease is shared state, never copied");
       }
     }
     for (const auto& f : files) {

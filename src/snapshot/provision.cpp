@@ -141,6 +141,8 @@ class Provisioner {
       if (d.is_string()) done_.insert(d.get<std::string>());
     }
     notes_ = j.value("notes", json::object());
+    report_.ha_role = notes_.value("haRole", "");
+    report_.lease_epoch = notes_.value("leaseEpoch", std::uint64_t{0});
     resuming_ = !done_.empty();
     return ok_status();
   }
@@ -241,6 +243,12 @@ class Provisioner {
     }
     if (image_.ha) {
       CC_TRY_STATUS(check_agent_files());
+      if (o_.make_ip_mover) {
+        if (auto m = o_.make_ip_mover(image_); m.ok() && *m) {
+          say("  note: --ip-mover is not used: the agent moves " + image_.ha->cell_ip +
+              " itself once it holds the lease (its HA_IP_MOVER)");
+        }
+      }
     } else if (o_.make_ip_mover) {
       CC_TRY_ASSIGN(mover_, o_.make_ip_mover(image_));
     }
@@ -381,7 +389,6 @@ class Provisioner {
   Status step_files(ProvisionStep& step) {
     std::size_t installed = 0;
     std::size_t kept = 0;
-    bool units_changed = false;
     for (const auto& f : image_.files) {
       std::error_code ec;
       if (fs::exists(f.target, ec)) {
@@ -406,12 +413,14 @@ class Provisioner {
       }
       say("  installed " + f.target.string() + " (" + f.role + ")");
       ++installed;
-      units_changed |= ha::is_systemd_unit_path(f.target);
     }
     step.detail =
         std::to_string(installed) + " installed, " + std::to_string(kept) + " already in place";
-    if (units_changed) {
-      // A new or changed unit file means nothing to systemd until it reloads.
+    // A new or changed unit file means nothing to systemd until it reloads. Whenever the image
+    // carries one, changed now or not: a run interrupted between the install and the reload
+    // finds the files identical when it resumes.
+    if (std::any_of(image_.files.begin(), image_.files.end(),
+                    [](const ImageFile& f) { return ha::is_systemd_unit_path(f.target); })) {
       CC_TRY_STATUS(ha::systemd_daemon_reload());
       step.detail += "; systemd units reloaded";
     }
@@ -477,7 +486,7 @@ class Provisioner {
   Result<ha::AgentConfig> agent_config() {
     if (!agent_) {
       auto c = ha::load_agent_config(image_.ha->conf);
-      if (!c.ok()) return Error{"provision.nodekey", c.error().message};
+      if (!c.ok()) return Error{"provision.agent", c.error().message};
       agent_ = std::move(*c);
     }
     return *agent_;
@@ -503,7 +512,8 @@ class Provisioner {
     if (image_.ha) {
       // The lease as it is before our agent runs: the agent must take it under a newer epoch.
       CC_TRY_ASSIGN(auto cfg, agent_config());
-      auto store = ha::make_lease_store(cfg, *image_address());
+      CC_TRY_ASSIGN(const Address validator, image_address());
+      auto store = ha::make_lease_store(cfg, validator);
       if (!store.ok()) return Error{"provision.start", store.error().message};
       auto lease = (*store)->read();
       if (!lease.ok()) {
@@ -511,9 +521,17 @@ class Provisioner {
                                                  "): " + lease.error().message +
                                                  ": the agent could not take it either");
       }
-      notes_["leaseEpochBefore"] = lease->epoch;
-      notes_["leaseHolderBefore"] = lease->holder;
-      CC_TRY_STATUS(save_state());
+      // Read once: a run resumed after the agent started would read our own agent's epoch.
+      if (!notes_.contains("leaseEpochBefore")) {
+        notes_["leaseEpochBefore"] = lease->epoch;
+        notes_["leaseHolderBefore"] = lease->holder;
+        CC_TRY_STATUS(save_state());
+      }
+      if (lease->epoch == 0) {
+        say("  note: the lease of " + report_.address +
+            " was never held: the agent takes it only with HA_INITIAL_ROLE=active (or `corecell "
+            "ha failover`), with no floor from an earlier holder");
+      }
       step.detail = "lease before: " +
                     (lease->epoch == 0 ? std::string("never held")
                                        : "epoch " + std::to_string(lease->epoch) + " of " +
@@ -542,10 +560,15 @@ class Provisioner {
     const std::uint64_t before = notes_.value("leaseEpochBefore", std::uint64_t{0});
     const fs::path sock = cfg.socket_path();
     const auto deadline = std::chrono::steady_clock::now() + o_.sync_timeout;
-    // Another agent's holding counts as alive once it has outlived a TTL under one epoch.
-    std::string other;
-    std::uint64_t other_epoch = 0;
-    auto other_since = std::chrono::steady_clock::now();
+    // A holding counts as alive once it was renewed: its time left went up, or it outlived the
+    // time it had left when first seen (+1 s: etcd counts whole seconds); and it has been held
+    // for 2 x our TTL under one holder and epoch.
+    std::string holder;
+    std::uint64_t holder_epoch = 0;
+    auto holder_since = std::chrono::steady_clock::now();
+    std::int64_t first_ttl_left = -1;
+    std::int64_t last_ttl_left = -1;
+    bool renewed = false;
     std::string last = "no answer on " + sock.string();
     for (;;) {
       auto st = node::control_request(sock, json{{"cmd", "status"}}, 2000ms);
@@ -555,12 +578,10 @@ class Provisioner {
         const json lease = st->value("lease", json(nullptr));
         last = "role " + role + (st->value("note", "").empty() ? "" : ": " + st->value("note", ""));
         if (role == "active" && epoch > before) {
-          report_.ha_role = "active";
-          report_.lease_epoch = epoch;
           step.detail = "the agent " + cfg.name + " took the lease: epoch " +
                         std::to_string(epoch) + " (before: " + std::to_string(before) + ")" +
                         permit_detail(*st);
-          return ok_status();
+          return note_ha_role("active", epoch);
         }
         if (role == "paused") {
           return make_error("provision.lease",
@@ -569,22 +590,38 @@ class Provisioner {
                                 "` lets the agent act); its agent runs and will not take the "
                                 "lease until then");
         }
-        const bool other_holds = role == "standby" && lease.is_object() &&
-                                 lease.value("held", false) &&
-                                 lease.value("holder", "") != cfg.name;
-        if (!other_holds) {
-          other.clear();
-        } else if (lease.value("holder", "") != other ||
-                   lease.value("epoch", std::uint64_t{0}) != other_epoch) {
-          other = lease.value("holder", "");
-          other_epoch = lease.value("epoch", std::uint64_t{0});
-          other_since = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - other_since > 2 * cfg.ttl) {
-          report_.ha_role = "standby";
-          report_.lease_epoch = other_epoch;
-          step.detail = "the lease is held by the live agent " + other + " (epoch " +
-                        std::to_string(other_epoch) + "): this host is its standby";
-          return ok_status();
+        const bool held = lease.is_object() && lease.value("held", false);
+        const std::string h = held ? lease.value("holder", "") : "";
+        const std::uint64_t e = held ? lease.value("epoch", std::uint64_t{0}) : 0;
+        if (h != holder || e != holder_epoch) {
+          holder = h;
+          holder_epoch = e;
+          holder_since = std::chrono::steady_clock::now();
+          first_ttl_left = last_ttl_left = held ? lease.value("ttl_left_ms", std::int64_t{0}) : -1;
+          renewed = false;
+        } else if (held) {
+          const std::int64_t left = lease.value("ttl_left_ms", std::int64_t{0});
+          const auto held_for = std::chrono::steady_clock::now() - holder_since;
+          renewed = renewed || left > last_ttl_left ||
+                    held_for > std::chrono::milliseconds(first_ttl_left + 1000);
+          last_ttl_left = left;
+        }
+        const bool alive =
+            held && renewed && std::chrono::steady_clock::now() - holder_since > 2 * cfg.ttl;
+        if (alive && role == "standby" && holder != cfg.name) {
+          step.detail = "the lease is held by the live agent " + holder + " (epoch " +
+                        std::to_string(holder_epoch) + "): this host is its standby";
+          return note_ha_role("standby", holder_epoch);
+        }
+        if (alive && holder == cfg.name && role != "active") {
+          // Another machine runs an agent under this host's HA_NAME and keeps the lease: the
+          // failed host is not gone. Ours waits in `starting` and never signs meanwhile.
+          return make_error("provision.lease",
+                            "the lease is held and renewed by an agent named " + cfg.name +
+                                " (epoch " + std::to_string(holder_epoch) +
+                                ") that is not this one: the host this one replaces still runs. "
+                                "Stop it (its agent, then its node), and this agent takes over; "
+                                "it waits meanwhile and never signs");
         }
       }
       if (std::chrono::steady_clock::now() > deadline) {
@@ -596,6 +633,15 @@ class Provisioner {
       }
       std::this_thread::sleep_for(200ms);
     }
+  }
+
+  // The agent's role, in the report and (for a resumed run) in state.json.
+  Status note_ha_role(const std::string& role, std::uint64_t epoch) {
+    report_.ha_role = role;
+    report_.lease_epoch = epoch;
+    notes_["haRole"] = role;
+    notes_["leaseEpoch"] = epoch;
+    return save_state();
   }
 
   // ", signing from #F" from the takeover's permit step, when the status has it.

@@ -33,8 +33,9 @@
 //              start: it took the lease (the failed host's, once expired, and its own cooldown
 //              when it keeps the failed host's HA_NAME) and its node signs only above the
 //              watermark the lease carries, so the failed host returning finds the lease taken
-//              and stays a standby. When another live host already holds the lease (renewed for
-//              2 x TTL while we watch), the replacement is that host's standby, and says so.
+//              and stays a standby. When another live host already holds the lease (held for
+//              2 x TTL while we watch, and renewed), the replacement is that host's standby, and
+//              says so.
 //   verify     as above; the seals are the validator's, from whichever host holds the lease
 // Each finished step is recorded in DATADIR.provision/state.json; run again with the same inputs
 // after an interruption, the finished steps are skipped (the work directory is removed when all
@@ -103,8 +104,9 @@ struct ProvisionReport {
 // provision.wrong_node (a council address that is not the image's CN), provision.wrong_chain,
 // provision.datadir (DATA_DIR not empty, or the conf's DATA_DIR taken), provision.conflict (also
 // an agent's key file that differs from the inputs, or a standby key that is a council key), and
-// the snapshot/image readers' errors; later: provision.lease (the agent did not take the lease
-// in time, or the cell is paused), provision.verify.
+// the snapshot/image readers' errors; later: provision.agent (the agent conf does not load),
+// provision.lease (the agent did not take the lease in time, the cell is paused, or another
+// machine's agent under this host's HA_NAME keeps renewing it), provision.verify.
 [[nodiscard]] Result<ProvisionReport> provision(const ProvisionOptions& options);
 
 // DATADIR.provision: the work directory (state, staged image and chaindata).

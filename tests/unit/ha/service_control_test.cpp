@@ -548,7 +548,9 @@ TEST_F(ServiceControlSystemdFake, KillIsSigkillThenStopSoRestartDoesNotBringItBa
 TEST_F(ServiceControlSystemdFake, DaemonReloadRunsSystemctlAndQuotesItsFailure) {
   EXPECT_TRUE(is_systemd_unit_path("/etc/systemd/system/corecell-ha.service"));
   EXPECT_TRUE(is_systemd_unit_path("/lib/systemd/system/kcnd.service"));
+  EXPECT_TRUE(is_systemd_unit_path("/etc/systemd/system/kcnd.service.d/override.conf"));
   EXPECT_FALSE(is_systemd_unit_path("/etc/systemd/system.conf"));
+  EXPECT_FALSE(is_systemd_unit_path("/etc/systemd/system"));
   EXPECT_FALSE(is_systemd_unit_path("/etc/kcnd/conf/kcnd.conf"));
   ::setenv("PATH", (bin_.string() + ":" + saved_path_).c_str(), 1);
   const Status ok = systemd_daemon_reload();

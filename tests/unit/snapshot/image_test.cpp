@@ -12,6 +12,7 @@
 
 #include "chain/genesis.h"
 #include "crypto/address.h"
+#include "crypto/keystore.h"
 #include "crypto/nodekey.h"
 #include "snapshot/archive.h"
 #include "support/temp_dir.h"
@@ -211,6 +212,55 @@ TEST_F(SnapshotHaImage, RefusesTheAgentsKeysItsStateDirAndAnotherCnsConf) {
   auto r = create_image(o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("HA_NODE_CONF"), std::string::npos) << r.error().message;
+}
+
+TEST_F(SnapshotHaImage, NamesTheValidatorFromTheBackupOrRefusesToGuess) {
+  // Without HA_VALIDATOR_ADDRESS and without a readable backup: nothing says whose CN it is.
+  auto text = read_file(host_ / "cn" / "ha.conf");
+  ASSERT_TRUE(text.ok());
+  std::string conf = *text;
+  const auto at = conf.find("HA_VALIDATOR_ADDRESS");
+  conf.erase(at, conf.find('\n', at) - at + 1);
+  img_put(host_ / "cn" / "ha.conf", conf);
+  auto r = create_image(ha_options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("set HA_VALIDATOR_ADDRESS"), std::string::npos)
+      << r.error().message;
+
+  // The backup records its address in clear text: that is the validator.
+  auto backup = crypto::encrypt_backup(key_, "pass", crypto::KdfParams::minimum_for_tests());
+  ASSERT_TRUE(backup.ok());
+  img_put(host_ / "keys" / "validator.backup", *backup);
+  r = create_image(ha_options());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->node_address, address_);
+
+  // A backup of another key than HA_VALIDATOR_ADDRESS names: the agent would refuse it.
+  auto other = crypto::encrypt_backup(crypto::PrivateKey::generate(), "pass",
+                                      crypto::KdfParams::minimum_for_tests());
+  ASSERT_TRUE(other.ok());
+  img_put(host_ / "keys" / "validator.backup", *other);
+  img_put(host_ / "cn" / "ha.conf", *text);
+  fs::remove(ha_options().out);
+  r = create_image(ha_options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("the agent would refuse"), std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(SnapshotHaImage, RefusesTheLocalLeaseFile) {
+  img_put(host_ / "shared-lease.json", "{}\n");
+  auto text = read_file(host_ / "cn" / "ha.conf");
+  ASSERT_TRUE(text.ok());
+  std::string conf = *text;
+  const std::string from = "/shared/lease.json";
+  conf.replace(conf.find(from), from.size(), "../shared-lease.json");
+  img_put(host_ / "cn" / "ha.conf", conf);
+  auto o = ha_options();
+  o.extra = {host_ / "shared-lease.json"};
+  auto r = create_image(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("HA_LEASE_FILE"), std::string::npos) << r.error().message;
 }
 
 TEST_F(SnapshotHaImage, ManifestVersionAndHaSectionMustAgree) {
