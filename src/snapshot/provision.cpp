@@ -222,6 +222,19 @@ class Provisioner {
                             "--datadir " +
                             target_dir_.string() + ", or move that directory away");
     }
+    // A node still running in either directory (its klay/LOCK held): --force would move its
+    // files from under it. Not once our own start is done: that node is ours.
+    if (!done_.count("start")) {
+      for (const fs::path& dir : {data_dir_, target_dir_}) {
+        if (auto pid = lock_holder(node::lock_path(dir))) {
+          return make_error("provision.datadir",
+                            dir.string() + " is in use by a running node" +
+                                (pid->empty() ? "" : " (pid " + *pid + ")") +
+                                ": stop it (and its HA agent) first; provisioning never moves a "
+                                "running node's files");
+        }
+      }
+    }
     if (!same_path(target_dir_, data_dir_)) {
       step.detail = "DATA_DIR of the conf is " + target_dir_.string() + ": --datadir " +
                     data_dir_.string() + " will be renamed to it";

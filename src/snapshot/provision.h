@@ -4,9 +4,9 @@
 //   check      every input before anything is written: the image and its checksums, the
 //              snapshot's manifest (same chain ID and genesis as the image), the backup opened
 //              with the passphrase and its address in the image's council (and the image's CN
-//              address when it recorded one), DATA_DIR free (or --force), the conf's DATA_DIR
-//              free when it differs from --datadir, no image file clashing with a different file
-//              on the machine (or --force)
+//              address when it recorded one), DATA_DIR free (or --force, but never one a
+//              running node holds), the conf's DATA_DIR free when it differs from --datadir, no
+//              image file clashing with a different file on the machine (or --force)
 //   snapshot   the snapshot restored and verified into the work directory (DATADIR.provision/)
 //   image      the image extracted and verified into the work directory
 //   datadir    --datadir created (an existing one, with --force, is moved aside to

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "util/bytes.h"
@@ -31,6 +32,11 @@ namespace cc {
 
 // fsyncs a directory so a rename or create inside it is durable.
 [[nodiscard]] Status fsync_dir(const std::filesystem::path& dir);
+
+// The pid text a live ProcessLock holder recorded in `lock_file`, when some process holds its
+// lock now ("" when the holder wrote none); nullopt when the file is missing or nobody holds it.
+// Only looks: opens the file read-only and never writes it.
+[[nodiscard]] std::optional<std::string> lock_holder(const std::filesystem::path& lock_file);
 
 // An exclusive advisory lock (flock) on a file, held for the object's lifetime. The file records
 // the holder's pid for operators. A second process (or a second lock in this process) fails

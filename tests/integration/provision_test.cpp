@@ -220,6 +220,8 @@ TEST_F(ProvisionLocalnet, BadInputsAreClearErrorsThatWriteNothing) {
   for (std::size_t i = 0; i + 1 < with_pass.size(); ++i) {
     if (with_pass[i] == "--passphrase-file") with_pass[i + 1] = wrong_pass.string();
   }
+  auto onto_running = provision_args(good, cn(1));
+  onto_running.push_back("--force");
   const fs::path busy = tmp_->path() / "busy";
   fs::create_directories(busy);
   std::ofstream(busy / "precious") << "keep me\n";
@@ -242,6 +244,8 @@ TEST_F(ProvisionLocalnet, BadInputsAreClearErrorsThatWriteNothing) {
       {"non-empty DATA_DIR", provision_args(good, busy), "refusing to overwrite"},
       // cn-1 still runs in the conf's DATA_DIR: --datadir elsewhere would be renamed onto it.
       {"conf DATA_DIR taken", provision_args(good, fresh), "already holds files"},
+      // --force never moves a running node's DATA_DIR aside.
+      {"DATA_DIR of a running node", onto_running, "in use by a running node"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
@@ -252,6 +256,7 @@ TEST_F(ProvisionLocalnet, BadInputsAreClearErrorsThatWriteNothing) {
     EXPECT_FALSE(fs::exists(fresh.string() + ".provision"));
   }
   EXPECT_TRUE(fs::exists(busy / "precious"));
+  EXPECT_FALSE(fs::exists(cn(1).string() + ".provision"));
   EXPECT_GE(head_of(cn(1)), 1u) << "cn-1 was left running";
 }
 

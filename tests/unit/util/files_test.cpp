@@ -65,5 +65,23 @@ TEST_F(FilesTest, LockIsReleasedWhenHolderGoesAway) {
   EXPECT_TRUE(again.ok());
 }
 
+TEST_F(FilesTest, LockHolderNamesALiveHolderAndNeverWritesTheFile) {
+  EXPECT_FALSE(lock_holder(dir_ / "LOCK").has_value()) << "no file";
+  {
+    auto lock = ProcessLock::acquire(dir_ / "LOCK");
+    ASSERT_TRUE(lock.ok());
+    // flock locks belong to the open file description: this process's second open is another
+    // one, so the check sees the lock as another process would.
+    auto holder = lock_holder(dir_ / "LOCK");
+    ASSERT_TRUE(holder.has_value());
+    EXPECT_EQ(*holder, std::to_string(::getpid()));
+  }
+  ASSERT_TRUE(atomic_write_file(dir_ / "LOCK", std::string("4242\n")).ok());
+  EXPECT_FALSE(lock_holder(dir_ / "LOCK").has_value()) << "a stale file: nobody holds it";
+  auto text = read_file(dir_ / "LOCK");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "4242\n");
+}
+
 }  // namespace
 }  // namespace cc
