@@ -20,7 +20,6 @@
 // Not Google Benchmark: each sample is a multi-second process start.
 //
 // Reproduce: make bench-provision   (or build/bin/provision_bench --runs 5)
-#include <signal.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -36,6 +35,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "localnet/manifest.h"
+#include "localnet/supervisor.h"
 #include "node/control.h"
 #include "node/datadir.h"
 #include "util/files.h"
@@ -117,6 +118,11 @@ class Bench {
     return st.ok() ? *st : json::object();
   }
 
+  bool node_running(const std::string& name) const {
+    const auto pid = cc::util::read_pid_file(cc::node::lock_path(node_dir(name)));
+    return pid && cc::util::process_alive(*pid);
+  }
+
   std::uint64_t head(const std::string& name) const {
     return status(name).value("/head/number"_json_pointer, std::uint64_t{0});
   }
@@ -174,32 +180,17 @@ class Bench {
   // once, held down so the supervisor does not restart the agent).
   bool take_cn1_down() {
     if (!o_.ha) return must(corecell({"localnet", "stop", "--dir", dir_.string(), "cn-1"}), "stop");
-    const fs::path run = dir_ / "run";
-    pid_t agent = 0;
-    pid_t node = 0;
+    auto m = cc::localnet::load_manifest(dir_);
+    const cc::localnet::NodeEntry* cn1 = m.ok() ? m->find("cn-1") : nullptr;
+    if (cn1 == nullptr) return false;
+    // Both the agent and its node up (the node restarts as the validator after a takeover).
     const auto deadline = Clock::now() + 60s;
-    while (Clock::now() < deadline) {
-      const auto a = cc::util::read_pid_file(run / "cn-1.pid");
-      const auto n = cc::util::read_pid_file(cc::node::lock_path(node_dir("cn-1")));
-      agent = a && *a > 0 && cc::util::process_alive(*a) ? *a : 0;
-      node = n && *n > 0 && cc::util::process_alive(*n) ? *n : 0;
-      if (agent > 0 && node > 0) break;
+    while (Clock::now() < deadline && !(cc::localnet::node_pid(*m, *cn1) && node_running("cn-1"))) {
       std::this_thread::sleep_for(100ms);
     }
-    if (agent <= 0 || node <= 0 ||
-        !cc::atomic_write_file(run / "cn-1.held", std::string("bench\n")).ok()) {
-      std::fprintf(stderr, "provision_bench: cn-1's agent and node are not both running\n");
-      return false;
-    }
-    std::error_code ec;
-    fs::remove(run / "cn-1.exit", ec);
-    ::kill(agent, SIGKILL);
-    ::kill(node, SIGKILL);
-    // Reaped by the supervisor (it appends to the host's log) before the directory goes.
-    while (!fs::exists(run / "cn-1.exit", ec) && Clock::now() < deadline + 10s) {
-      std::this_thread::sleep_for(20ms);
-    }
-    return cc::util::wait_process_gone(node, 10s);
+    auto st = cc::localnet::localnet_kill_node(*m, *cn1);
+    if (!st.ok()) std::fprintf(stderr, "provision_bench: %s\n", st.error().message.c_str());
+    return st.ok();
   }
 
   // From `localnet start` to the first block above the in-sync head that carries cn-1's seal.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "node/config.h"
 #include "node/control.h"
@@ -431,24 +432,57 @@ Status sup_end_process(const NodeEntry& n, pid_t pid, std::chrono::milliseconds 
                                                 ") survived SIGKILL; check it with ps");
 }
 
-Status localnet_stop_node(const Manifest& m, const NodeEntry& n, std::chrono::milliseconds grace) {
+// Done once the supervisor has reaped `pid` too (when it started it): it appends the exit to the
+// node's log, which must not happen after the caller went on (to remove the node's directory,
+// say).
+void sup_wait_reaped(const Manifest& m, const NodeEntry& n, bool supervised) {
+  std::error_code ec;
+  const auto deadline = SteadyClock::now() + 5s;
+  while (supervised && supervisor_pid(m) && !fs::exists(node_exit_path(m, n), ec) &&
+         SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// The hold first: the supervisor must not restart what we are stopping.
+Status sup_hold(const Manifest& m, const NodeEntry& n) {
   CC_TRY_STATUS(ensure_dir(run_dir(m)));
-  // The hold first: the supervisor must not restart what we are stopping.
   CC_TRY_STATUS(atomic_write_file(node_held_path(m, n), "held down by `localnet stop`\n"));
   std::error_code ec;
   fs::remove(node_start_request_path(m, n), ec);
+  return ok_status();
+}
+
+Status localnet_stop_node(const Manifest& m, const NodeEntry& n, std::chrono::milliseconds grace) {
+  CC_TRY_STATUS(sup_hold(m, n));
   if (auto pid = node_pid(m, n)) {
     const bool supervised = util::read_pid_file(node_pid_path(m, n)) == pid;
     CC_TRY_STATUS(sup_end_process(n, *pid, grace));
-    // Done once the supervisor has reaped it too (when it started it): it appends the exit to
-    // the node's log, which must not happen after the caller went on (to remove the node's
-    // directory, say).
-    const auto deadline = SteadyClock::now() + 5s;
-    while (supervised && supervisor_pid(m) && !fs::exists(node_exit_path(m, n), ec) &&
-           SteadyClock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
+    sup_wait_reaped(m, n, supervised);
+  }
+  return ok_status();
+}
+
+Status localnet_kill_node(const Manifest& m, const NodeEntry& n) {
+  CC_TRY_STATUS(sup_hold(m, n));
+  const auto pid = node_pid(m, n);
+  const auto lock_pid = util::read_pid_file(node::lock_path(n.data_dir));
+  const bool supervised = pid && util::read_pid_file(node_pid_path(m, n)) == pid;
+  std::vector<pid_t> victims;
+  if (pid) victims.push_back(*pid);
+  // Checked against its command line, as node_pid does: a stale LOCK may name a recycled pid.
+  if (lock_pid && lock_pid != pid &&
+      util::process_matches(*lock_pid, "--conf " + n.conf.string() + " ")) {
+    victims.push_back(*lock_pid);
+  }
+  for (const pid_t v : victims) ::kill(v, SIGKILL);
+  for (const pid_t v : victims) {
+    if (!util::wait_process_gone(v, 5s)) {
+      return make_error("localnet.stop_failed", "node " + n.name + " (pid " + std::to_string(v) +
+                                                    ") survived SIGKILL; check it with ps");
     }
   }
+  sup_wait_reaped(m, n, supervised);
   return ok_status();
 }
 

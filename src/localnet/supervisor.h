@@ -82,6 +82,12 @@ struct DownResult {
 [[nodiscard]] Status localnet_stop_node(const Manifest& m, const NodeEntry& n,
                                         std::chrono::milliseconds grace = kStopGrace);
 
+// A crash of the node's machine, for tests and benchmarks: holds the node down, then SIGKILL to
+// its process and to a node process in its DATA_DIR (for an HA host: its agent and the agent's
+// node, at once, so nothing hands over or releases a lease), and waits until both are gone and
+// the supervisor has recorded the exit. Ok when it was not running. Error localnet.stop_failed.
+[[nodiscard]] Status localnet_kill_node(const Manifest& m, const NodeEntry& n);
+
 // `corecell localnet start NODE`: releases the hold and has the running supervisor start the
 // node, then waits (up to `timeout`) until its control socket answers. Ok at once when it is
 // already running. Errors: localnet.not_up (no supervisor), localnet.start_failed (the node

@@ -231,12 +231,7 @@ class HaLocalnet : public ::testing::Test {
   }
 
   static void expect_no_sign1_violation(const std::string& after_what) {
-    auto journals = localnet::read_journals(*manifest_);
-    ASSERT_TRUE(journals.ok()) << journals.error().message;
-    EXPECT_GT(journals->entries.size(), 0u);
-    for (const auto& v : localnet::sign1_violations(journals->entries)) {
-      ADD_FAILURE() << after_what << ": " << v;
-    }
+    cc::testing::expect_no_sign1_violation(*manifest_, after_what);
   }
 
   static testing::TempDir* tmp_;

@@ -8,8 +8,6 @@
 // image while the replacement holds the lease: it becomes the standby and says so.
 // ProvisionHaLocalnet is one CTest entry (the tests run in order on one network).
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/types.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,7 +21,6 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/nodekey.h"
-#include "localnet/invariants.h"
 #include "localnet/manifest.h"
 #include "localnet/supervisor.h"
 #include "node/control.h"
@@ -116,28 +113,16 @@ class ProvisionHaLocalnet : public ::testing::Test {
   // The host is lost: agent and node killed at once (no handover, its lease runs out), and held
   // down so the supervisor does not bring it back.
   static void crash_host(const std::string& name) {
-    pid_t agent = 0;
-    pid_t node = 0;
     ASSERT_TRUE(pvha_wait(
         [&] {
-          auto a = util::read_pid_file(localnet::node_pid_path(*manifest_, host(name)));
-          auto n = util::read_pid_file(node::lock_path(data_dir(name)));
-          agent = a && util::process_matches(*a, "ha agent --conf") ? *a : 0;
-          node = n && util::process_alive(*n) ? *n : 0;
-          return agent > 0 && node > 0;
+          const auto node = util::read_pid_file(node::lock_path(data_dir(name)));
+          return localnet::node_pid(*manifest_, host(name)).has_value() && node &&
+                 util::process_alive(*node);
         },
         30s));
-    ASSERT_TRUE(atomic_write_file(localnet::node_held_path(*manifest_, host(name)),
-                                  std::string("lost (test)\n"))
-                    .ok());
-    ::kill(agent, SIGKILL);
-    ::kill(node, SIGKILL);
-    ASSERT_TRUE(util::wait_process_gone(agent, 10s));
-    ASSERT_TRUE(util::wait_process_gone(node, 10s));
-    // Reaped by the supervisor (which appends the exit to the host's log) before a caller
-    // removes the host's directory.
-    ASSERT_TRUE(pvha_wait(
-        [&] { return fs::exists(localnet::node_exit_path(*manifest_, host(name))); }, 10s));
+    auto st = localnet::localnet_kill_node(*manifest_, host(name));
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_FALSE(localnet::node_pid(*manifest_, host(name)).has_value());
   }
 
   static testing::RunResult provision_into(const std::string& name) {
@@ -152,15 +137,6 @@ class ProvisionHaLocalnet : public ::testing::Test {
          (cell_dir() / "passphrase").string(), "--datadir", data_dir(name).string(), "--service",
          "localnet", "--sync-timeout", "120", "--seal-timeout", "60"},
         240s);
-  }
-
-  static void expect_no_sign1_violation(const std::string& when) {
-    auto journals = localnet::read_journals(*manifest_);
-    ASSERT_TRUE(journals.ok()) << journals.error().message;
-    EXPECT_GT(journals->entries.size(), 0u);
-    for (const auto& v : localnet::sign1_violations(journals->entries)) {
-      ADD_FAILURE() << when << ": " << v;
-    }
   }
 
   static testing::TempDir* tmp_;
@@ -263,7 +239,7 @@ TEST_F(ProvisionHaLocalnet, ReplacementTakesTheLeaseFirstAndTheLostHostReturnsAs
   EXPECT_EQ(status_of("cn-1")["node"].value("identity", ""), "standby") << status_of("cn-1").dump();
   const std::uint64_t back = head_of(data_dir("cn-2"));
   EXPECT_TRUE(pvha_wait([&] { return validator_sealed_above(back); }, 30s));
-  expect_no_sign1_violation("after the lost host returned");
+  cc::testing::expect_no_sign1_violation(*manifest_, "after the lost host returned");
 }
 
 TEST_F(ProvisionHaLocalnet, HostRebuiltWhileAnotherHoldsTheLeaseBecomesItsStandby) {
@@ -281,7 +257,7 @@ TEST_F(ProvisionHaLocalnet, HostRebuiltWhileAnotherHoldsTheLeaseBecomesItsStandb
   EXPECT_EQ(role_of("cn-1"), "standby");
   EXPECT_EQ(role_of("cn-1-standby"), "active");
   EXPECT_EQ(status_of("cn-1-standby").value("epoch", std::uint64_t{0}), epoch);
-  expect_no_sign1_violation("after the standby was rebuilt");
+  cc::testing::expect_no_sign1_violation(*manifest_, "after the standby was rebuilt");
 }
 
 }  // namespace

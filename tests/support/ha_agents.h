@@ -1,14 +1,18 @@
-// tests/support/ha_agents.h — what the HA tests ask of running agents: status, role, and which
-// host is the single active one.
+// tests/support/ha_agents.h — what the HA tests ask of running agents: status, role, which
+// host is the single active one, and that no signature journal shows a SIGN-1 violation.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "ha/agent.h"
+#include "localnet/invariants.h"
+#include "localnet/manifest.h"
 
 namespace cc::testing {
 
@@ -34,6 +38,17 @@ std::string sole_active(const Hosts& hosts, DataDirOf data_dir_of) {
     }
   }
   return n == 1 ? found : "";
+}
+
+// SIGN-1 over every signature journal of the network (and at least one entry: something
+// signed); each violation is a test failure naming `when`.
+inline void expect_no_sign1_violation(const localnet::Manifest& manifest, const std::string& when) {
+  auto journals = localnet::read_journals(manifest);
+  ASSERT_TRUE(journals.ok()) << journals.error().message;
+  EXPECT_GT(journals->entries.size(), 0u);
+  for (const auto& v : localnet::sign1_violations(journals->entries)) {
+    ADD_FAILURE() << when << ": " << v;
+  }
 }
 
 }  // namespace cc::testing
