@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages corecell needs to build, test and run — only the missing ones.
 # Idempotent: a second run installs nothing. Needs root (or sudo) when something is missing.
+#   scripts/install-deps.sh          install what is missing
+#   scripts/install-deps.sh --list   print every package it may install, one a line
+# Every program the project runs is listed with its package in scripts/programs.txt, and
+# tests/deps/check_programs.sh (CTest deps.programs) fails when one is neither installed here
+# nor part of Debian's base system.
 set -euo pipefail
 
 packages=(
@@ -16,7 +21,15 @@ packages=(
   etcd-server etcd-client iproute2 procps psmisc prometheus curl
   # the HA agent's linux IP mover: duplicate-address detection and gratuitous ARP
   iputils-arping
+  # the HA agent's and snapshot's systemd service control (systemctl; HA_SERVICE=systemd)
+  systemd
+  # the snapshot benchmark's baseline (`tar -I zstd`)
+  tar zstd
 )
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${packages[@]}" nodejs npm
+  exit 0
+fi
 # Node.js and npm run the real-client tests (tests/js: ethers, @kaiachain/ethers-ext). A machine
 # that already has node and npm (e.g. from another Node.js distribution, which bundles npm and
 # conflicts with Debian's npm package) keeps them.
