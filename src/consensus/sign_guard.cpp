@@ -55,7 +55,7 @@ Result<std::unique_ptr<SignGuard>> SignGuard::create(const crypto::PrivateKey& k
                       "cannot make durable first");
   if (options.window_heights == 0)
     return make_error("sign.config", "SignGuard window_heights must be at least 1");
-  if (!hooks.now) hooks.now = [] { return MonotonicClock::now(); };
+  if (!hooks.now) hooks.now = [] { return PermitClock::now(); };
   const Address address = crypto::address_of(key);
   SignGuardState state;
   state.address = address;
@@ -225,7 +225,9 @@ Result<crypto::Signature> SignGuard::sign(const SignRequest& request) {
     ++stats_.signatures;
   }
 
-  // (d) sign
+  // (d) the permit again, right before the signature leaves: the persist above may have taken
+  // long (a slow disk) or the machine may have been suspended during it (KEY-1).
+  if (permit_ && options_.require_permit) CC_TRY_STATUS(check_permit(request));
   crypto::Signature sig = crypto::sign(key_, request.digest);
 
   // (e) journal: evidence for operators and test oracles, not the safety record
@@ -240,7 +242,7 @@ Result<crypto::Signature> SignGuard::sign(const SignRequest& request) {
   return sig;
 }
 
-Status SignGuard::grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+Status SignGuard::grant_permit(std::uint64_t epoch, PermitClock::time_point deadline,
                                std::optional<std::uint64_t> ceiling) {
   detail::MutexLock lock(mu_);
   if (epoch < state_.max_epoch) {
@@ -272,7 +274,7 @@ Status SignGuard::grant_permit(std::uint64_t epoch, MonotonicClock::time_point d
   return ok_status();
 }
 
-Status SignGuard::renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+Status SignGuard::renew_permit(std::uint64_t epoch, PermitClock::time_point deadline,
                                std::optional<std::uint64_t> ceiling) {
   detail::MutexLock lock(mu_);
   if (!permit_)

@@ -1,9 +1,9 @@
 // consensus/sign_guard.h — owns the SignGuard, the only code that signs consensus data with the
 // nodekey (SIGN-1, KEY-1, FAIL-CLOSED). Each sign() is one step under one lock:
 //   (a) permit   when required, a signing permit (lease epoch = fencing token) whose deadline,
-//                less a safety margin, is still ahead on the monotonic clock, and whose height
-//                ceiling (if it has one) covers the request -> sign.no_permit,
-//                sign.permit_expired, sign.above_ceiling
+//                less a safety margin, is still ahead on CLOCK_BOOTTIME (PermitClock: it counts
+//                suspended time), and whose height ceiling (if it has one) covers the request
+//                -> sign.no_permit, sign.permit_expired, sign.above_ceiling
 //   (b) watermark refuse heights below the floor (takeover) or below the kept window, re-sign
 //                only a byte-identical request, refuse any other digest for a signed
 //                (height, round, kind)           -> sign.below_floor, sign.below_window,
@@ -11,7 +11,10 @@
 //   (c) persist  the new watermark through the persist hook, durably, BEFORE signing; a failure
 //                refuses this and every later signature until a persist succeeds ->
 //                sign.persist_failed
-//   (d) sign     RFC 6979 over the digest (same request, same signature)
+//   (d) sign     the permit's deadline checked again (a persist that took long, or a machine
+//                suspended during it, must not let a signature out after the permit lapsed:
+//                sign.permit_expired; the watermark written stays, which only refuses more),
+//                then RFC 6979 over the digest (same request, same signature)
 //   (e) journal  one record through the journal hook; a failure is logged and counted only (the
 //                watermark, not the journal, is the safety record)
 // It never includes storage/ (the layer order forbids it): node/ wires the persist and journal
@@ -35,20 +38,23 @@
 #include "consensus/signer.h"
 #include "crypto/secp256k1.h"
 #include "util/bytes.h"
+#include "util/clock.h"
 #include "util/result.h"
 
 namespace cc::consensus {
 
-using MonotonicClock = std::chrono::steady_clock;
+// Signing permits are measured on CLOCK_BOOTTIME (util/clock.h: it counts suspended time, so a
+// permit never outlives its lease across a machine's suspend or a VM pause).
+using PermitClock = util::BootClock;
 
 // The right to sign, handed down by the HA agent: the lease epoch (fencing token), the
-// monotonic instant by which the agent must have renewed it, and the highest height it covers.
+// PermitClock instant by which the agent must have renewed it, and the highest height it covers.
 // The ceiling is what makes the replicated watermark exact: the agent writes a height to the
 // lease store before it lets the node sign there, so a takeover after a lost host starts right
 // above it (SIGN-1) instead of above the network head plus one.
 struct SigningPermit {
   std::uint64_t epoch = 0;
-  MonotonicClock::time_point deadline{};
+  PermitClock::time_point deadline{};
   std::optional<std::uint64_t> ceiling;  // highest height signable; none = no bound
   bool operator==(const SigningPermit&) const = default;
 };
@@ -85,8 +91,8 @@ struct SignGuardHooks {
   std::function<Status(const SignGuardState&)> persist;
   // Optional. Called after each signature (also a re-sign).
   std::function<Status(const SignatureRecord&)> journal;
-  // Optional; the monotonic clock permits are checked against (default steady_clock::now).
-  std::function<MonotonicClock::time_point()> now;
+  // Optional; the clock permits are checked against (default PermitClock::now, CLOCK_BOOTTIME).
+  std::function<PermitClock::time_point()> now;
 };
 
 struct SignGuardOptions {
@@ -124,13 +130,13 @@ class SignGuard final : public Signer {
   // A permit for `epoch` until `deadline`, up to height `ceiling` (none: any height). Refuses an
   // epoch below the highest granted so far (sign.stale_epoch). A new highest epoch is persisted
   // first (sign.persist_failed if that fails: no permit then). Replaces any current permit.
-  [[nodiscard]] Status grant_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+  [[nodiscard]] Status grant_permit(std::uint64_t epoch, PermitClock::time_point deadline,
                                     std::optional<std::uint64_t> ceiling = std::nullopt)
       CC_EXCLUDES(mu_);
   // Sets a new deadline for the current permit and, when given, raises its ceiling (a lower
   // ceiling is ignored: what the agent replicated stays replicated). Refuses when there is no
   // permit (sign.no_permit) or its epoch differs (sign.permit_mismatch).
-  [[nodiscard]] Status renew_permit(std::uint64_t epoch, MonotonicClock::time_point deadline,
+  [[nodiscard]] Status renew_permit(std::uint64_t epoch, PermitClock::time_point deadline,
                                     std::optional<std::uint64_t> ceiling = std::nullopt)
       CC_EXCLUDES(mu_);
   // Drops the permit: nothing is signed until the next grant.

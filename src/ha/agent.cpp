@@ -33,11 +33,15 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-using Clock = SteadyClock;
+using Clock = LeaseClock;  // CLOCK_BOOTTIME: lease grants, permit deadlines, every wait
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 enum class Role { starting, standby, active, fenced };
+
+// How long a node found not to enforce signing permits stays stopped before it is started again
+// to look once more (the operator may have fixed its unit meanwhile).
+constexpr std::chrono::seconds kPermitRecheck{30};
 
 const char* role_name(Role r) {
   switch (r) {
@@ -55,10 +59,6 @@ const char* role_name(Role r) {
 
 // Which key the node was last started with.
 enum class Identity { none, standby, validator };
-
-std::int64_t mono_ms(Clock::time_point t) {
-  return duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
 
 std::string utc_now_ms() {
   const auto now = std::chrono::system_clock::now();
@@ -273,6 +273,22 @@ struct Agent::Impl {
   }
   [[nodiscard]] bool node_in_sync() const { return node_status.value("in_sync", false); }
 
+  // Issue #16, path 2: the node must refuse to sign without our permit. A node that does not (a
+  // systemd unit whose command line ignores the agent's environment file, so it lacks
+  // REQUIRE_SIGNING_PERMIT=1; an older binary that does not say) would sign from its start,
+  // below the floor, and on after this agent died. Checked on the standby node, which runs the
+  // same command line, before the validator key is installed, and on the validator's node.
+  [[nodiscard]] bool node_enforces_permits() const {
+    return node_status.value("signing_permit_required", false);
+  }
+  [[nodiscard]] std::string permit_not_enforced_message() const {
+    return "the node (" + service->describe() +
+           ") does not require a signing permit: it would sign without the lease. It must run "
+           "with REQUIRE_SIGNING_PERMIT=1 — with HA_SERVICE=systemd the unit must read the "
+           "agent's environment file (EnvironmentFile=, docs/HA.md) — and be a corecell that "
+           "reports it (signing_permit_required in its status)";
+  }
+
   // The newest block (among `depth`) carrying a seal of the validator, per our node.
   Result<std::optional<std::uint64_t>> validator_last_seal(std::uint64_t depth) {
     CC_TRY_ASSIGN(
@@ -352,16 +368,25 @@ struct Agent::Impl {
       return g.error();
     }
     lease_error.clear();
-    grant = *g;
+    adopt_renewal(*g);
     return {};
   }
 
+  // A renew's grant carries no watermark: keep what our acquire found (abort_takeover gives it
+  // back as it was).
+  void adopt_renewal(const LeaseGrant& renewed) {
+    const LeaseGrant acquired = *grant;
+    grant = renewed;
+    grant->watermark = acquired.watermark;
+    grant->watermark_exact = acquired.watermark_exact;
+  }
+
   // The permit runs until the lease could expire, less the margin; an absolute deadline on the
-  // host's monotonic clock, so a request delayed in a socket cannot stretch it.
+  // host's boot clock, so neither a request delayed in a socket nor a suspend can stretch it.
   [[nodiscard]] std::optional<std::int64_t> permit_deadline_ms() const {
     const auto deadline = grant->expires_at() - cfg.permit_margin;
     if (deadline <= Clock::now()) return std::nullopt;
-    return mono_ms(deadline);
+    return util::boot_ms(deadline);
   }
 
   Status send_permit(const char* cmd, std::optional<std::uint64_t> floor) {
@@ -370,7 +395,7 @@ struct Agent::Impl {
       return make_error("ha.permit", "the lease is too close to expiry to grant a permit");
     json req = {{"cmd", cmd},
                 {"epoch", grant->epoch},
-                {"deadline_mono_ms", *deadline},
+                {"deadline_boot_ms", *deadline},
                 {"ceiling", ceiling}};
     if (floor) req["floor"] = *floor;
     auto r = node_request(req, 500ms);
@@ -402,7 +427,7 @@ struct Agent::Impl {
       return;
     }
     lease_error.clear();
-    grant = *g;
+    adopt_renewal(*g);
     ceiling = wanted;
     ceiling_granted.store(wanted);
     if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
@@ -463,27 +488,29 @@ struct Agent::Impl {
     ++fences;
     ceiling_poll_on.store(false);
     event("fence", reason);
+    bool revoked = false;
     if (!kill_now) {
-      auto r = node_request({{"cmd", "permit_revoke"}}, 300ms);
-      if (!r.ok()) kill_now = true;
+      revoked = node_request({{"cmd", "permit_revoke"}}, 300ms).ok();
+      if (!revoked) kill_now = true;
     }
     auto st = kill_now ? service->kill() : service->stop(cfg.stop_grace);
     if (!st.ok()) log->error("ha: stopping the node: {}", st.error().message);
     identity = Identity::none;
+    const bool gone = service_stopped();
     bool exact = false;
     auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
-    if (ss.ok() && service_stopped()) {
+    if (ss.ok() && gone) {
       exact = true;
       if (*ss) watermark = std::max(watermark, (*ss)->max_height);
     }
     if (auto r = ip->release(); !r.ok()) event("ip_release_failed", r.error().message);
     if (grant) {
-      auto r = store->release(cfg.name, grant->epoch, watermark, exact, "");
-      if (r.ok()) {
-        event("lease_released", "watermark #" + std::to_string(watermark) +
-                                    (exact ? " (exact)" : " (as last reported)"));
+      std::string detail;
+      if (hand_lease_back(revoked, gone, exact, "", detail)) {
+        event("lease_released", detail);
       } else {
-        event("lease_release_failed", r.error().message);
+        event(detail.rfind("left", 0) == 0 ? "lease_left_to_expire" : "lease_release_failed",
+              detail);
       }
     }
     grant.reset();
@@ -492,15 +519,39 @@ struct Agent::Impl {
     standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
   }
 
+  // Issue #16, path 3: the lease goes back before its TTL only when the old node can no longer
+  // sign — its permit revoked (the node answered) or its process confirmed gone. Otherwise (a
+  // hung node, a kill that failed) it may still hold a permit that runs until shortly before the
+  // lease expires: the lease is left to expire, so no standby acquires it while that permit is
+  // valid. True when released; `detail` says what happened.
+  bool hand_lease_back(bool permit_revoked, bool node_gone, bool exact,
+                       const std::string& handover_to, std::string& detail) {
+    if (!permit_revoked && !node_gone) {
+      detail = "left to expire (in " +
+               std::to_string(std::max<std::int64_t>(
+                   0, duration_cast<milliseconds>(grant->expires_at() - Clock::now()).count())) +
+               " ms): the node could not be confirmed stopped and its permit was not revoked";
+      return false;
+    }
+    auto r = store->release(cfg.name, grant->epoch, watermark, exact, handover_to);
+    if (!r.ok()) {
+      detail = r.error().message;
+      return false;
+    }
+    detail =
+        "watermark #" + std::to_string(watermark) + (exact ? " (exact)" : " (as last reported)");
+    return true;
+  }
+
   bool service_stopped() {
     auto st = service->poll();
     return st.ok() && !st->running;
   }
 
   // ---------------------------------------------------------------- takeover
-  // The operator guide's failover, each step checked and recorded. `seen` is the lease as read
-  // just before: its watermark and exactness set the signing floor.
-  Status takeover(const std::string& kind, const std::string& reason, const LeaseState& seen) {
+  // The operator guide's failover, each step checked and recorded. The watermark the acquire
+  // carries sets the signing floor.
+  Status takeover(const std::string& kind, const std::string& reason) {
     begin_failover(kind, reason);
     accept_command();
     step("detect", true, reason);
@@ -522,7 +573,7 @@ struct Agent::Impl {
                                 validator_hex + " after the lease became free: it still signs";
         step("witness", false, why);
         witness_baseline = **last;
-        abort_takeover(seen, why);
+        abort_takeover(why);
         return make_error("ha.witness", why);
       }
     }
@@ -530,9 +581,10 @@ struct Agent::Impl {
 
     // SIGN-1 across the takeover: above every height the old holder may have signed at. Its
     // node signed only up to the ceiling its agent had replicated first (raise_ceiling), so the
-    // stored watermark bounds them, whether the lease was released or expired.
-    std::uint64_t floor = 0;
-    if (seen.epoch > 0) floor = seen.watermark + 1;
+    // stored watermark bounds them, whether the lease was released or expired. The watermark is
+    // the one the acquire itself carried (issue #16, path 4), not the lease read up to a loop
+    // earlier: another holder may have raised it in between.
+    const std::uint64_t floor = grant->watermark + 1;
     failover_floor = floor;
     ceiling = floor > 0 ? floor - 1 : 0;
     ceiling_granted.store(ceiling);
@@ -545,7 +597,7 @@ struct Agent::Impl {
     if (auto st = with_lease_kept([this] { return ip->acquire(); }); !st.ok()) {
       if (st.error().code != "ip.in_use") (void)ip->release();
       step("ip", false, st.error().message);
-      abort_takeover(seen, st.error().message);
+      abort_takeover(st.error().message);
       return st.error();
     }
     step("ip", true, ip->describe());
@@ -566,6 +618,11 @@ struct Agent::Impl {
     step("start", true, "node started on " + cfg.cell_ip);
     if (auto st = wait_node_ready(std::min(cfg.sync_timeout, milliseconds(30000))); !st.ok()) {
       return fail_step("permit", st.error());
+    }
+    if (!node_enforces_permits()) {
+      event("node_permit_not_enforced", permit_not_enforced_message());
+      return fail_step("permit",
+                       make_error("ha.permit_not_enforced", permit_not_enforced_message()));
     }
     auto st = renew_lease();
     if (st.ok()) st = send_permit("permit_grant", floor);
@@ -592,9 +649,10 @@ struct Agent::Impl {
   }
 
   // A takeover that failed before our node changed: hand the lease back untouched.
-  void abort_takeover(const LeaseState& seen, const std::string& why) {
+  // The watermark and exactness go back as the acquire found them.
+  void abort_takeover(const std::string& why) {
     if (grant) {
-      auto r = store->release(cfg.name, grant->epoch, seen.watermark, seen.watermark_exact, "");
+      auto r = store->release(cfg.name, grant->epoch, grant->watermark, grant->watermark_exact, "");
       if (!r.ok()) log->warn("ha: giving the lease back: {}", r.error().message);
     }
     grant.reset();
@@ -626,7 +684,19 @@ struct Agent::Impl {
       event("node_started",
             "standby " + crypto::to_checksum_hex(keys.standby_address) + " on " + cfg.host_ip);
     }
-    (void)refresh_node_status(300ms);
+    if (refresh_node_status(300ms) && !node_enforces_permits()) {
+      // Never a takeover with such a node: stopped, and started again (to look again, the
+      // operator may have fixed the unit) only after a while.
+      const std::string why = permit_not_enforced_message();
+      event("node_permit_not_enforced", why);
+      log->error("ha {}: {}", cfg.name, why);
+      if (auto r = service->stop(cfg.stop_grace); !r.ok()) (void)service->kill();
+      identity = Identity::none;
+      node_status = json::object();
+      next_node_start = Clock::now() + kPermitRecheck;
+      standby_note = "refusing to take over: " + why;
+      return;
+    }
     if (!lease) return;  // the store is unreachable: never act without it
     if (paused) {
       standby_note = "paused";
@@ -675,7 +745,7 @@ struct Agent::Impl {
     } else {
       reason = "lease of " + lease->holder + " expired";
     }
-    (void)takeover("automatic", reason, *lease);
+    (void)takeover("automatic", reason);
   }
 
   void tick_active() {
@@ -700,6 +770,10 @@ struct Agent::Impl {
         fence("node unresponsive", true);
         return;
       }
+    } else if (!node_enforces_permits()) {
+      event("node_permit_not_enforced", permit_not_enforced_message());
+      fence("node signs without a permit: " + permit_not_enforced_message(), true);
+      return;
     } else {
       note_progress();
     }
@@ -774,7 +848,7 @@ struct Agent::Impl {
                                           ": the old active may still be signing; retry once "
                                           "three blocks pass without its seal");
     }
-    CC_TRY_STATUS(takeover("manual", "operator failover", *lease));
+    CC_TRY_STATUS(takeover("manual", "operator failover"));
     return failover;
   }
 
@@ -809,18 +883,15 @@ struct Agent::Impl {
       step("ip", true, "released " + cfg.cell_ip);
     }
     // Not exact (a stop we could not confirm): the stored watermark still bounds what the node
-    // may sign (its ceiling), and the permit runs out before the lease could expire.
-    auto r = store->release(cfg.name, grant->epoch, watermark, exact, "");
-    if (!r.ok()) {
-      step("lease", false, r.error().message);
-    } else {
-      step("lease", true, "released with watermark #" + std::to_string(watermark));
-    }
+    // may sign (its ceiling). Neither revoked nor gone: the lease is left to expire.
+    std::string detail;
+    const bool released = hand_lease_back(revoked, gone, exact, "", detail);
+    step("lease", released, released ? "released with " + detail : detail);
     grant.reset();
     role = Role::fenced;
     standby_cooldown_until = Clock::now() + 2 * cfg.ttl;
-    end_failover(r.ok(), r.ok() ? "" : r.error().message);
-    if (!r.ok()) return r.error();
+    end_failover(released, released ? "" : detail);
+    if (!released) return make_error("ha.lease_release", detail);
     return failover;
   }
 

@@ -8,7 +8,7 @@
 //              every height the old holder may have signed at) ... in_sync -> first_seal
 //   active   renews the lease every HA_LOOP_MS with the node's watermark (replicated), then the
 //            node's signing permit up to (lease expiry - HA_PERMIT_MARGIN_MS) as an absolute
-//            CLOCK_MONOTONIC deadline; fences itself (revoke permit, stop node, release IP,
+//            CLOCK_BOOTTIME deadline; fences itself (revoke permit, stop node, release IP,
 //            release lease with the exact watermark read from DATA_DIR/klay/signstate) when its
 //            node dies or hangs, when the lease is lost, or when it cannot reach the store long
 //            enough that the lease may expire.

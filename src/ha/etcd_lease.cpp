@@ -191,7 +191,7 @@ class EtcdLeaseStore final : public LeaseStore {
       if (snap.holder_kv.exists) return held_error(snap);
 
       LeaseGrant grant;
-      grant.requested_at = SteadyClock::now();  // etcd starts counting after this
+      grant.requested_at = LeaseClock::now();  // etcd starts counting after this
       CC_TRY_ASSIGN(EtcdAnswer granted, call("/v3/lease/grant", {{"TTL", std::to_string(ttl_s)}}));
       if (!granted.ok()) return rejected("/v3/lease/grant", granted);
       std::int64_t lease_id = etcd_int(granted.body, "ID");
@@ -236,6 +236,10 @@ class EtcdLeaseStore final : public LeaseStore {
       }
       grant.epoch = static_cast<std::uint64_t>(revision);
       grant.ttl = std::chrono::seconds(granted_s);
+      // The txn compared the state key's mod revision with the snapshot's: these are the values
+      // the lease carried when it became ours.
+      grant.watermark = snap.state.watermark;
+      grant.watermark_exact = snap.state.exact;
       return grant;
     }
     return make_error("lease.unavailable",
@@ -251,7 +255,7 @@ class EtcdLeaseStore final : public LeaseStore {
       CC_TRY_ASSIGN(EtcdSnapshot snap, snapshot());
       CC_TRY_STATUS(check_holding(snap, holder, epoch));
       LeaseGrant grant;
-      grant.requested_at = SteadyClock::now();
+      grant.requested_at = LeaseClock::now();
       CC_TRY_ASSIGN(std::int64_t ttl_s, keep_alive(snap, holder, epoch));
       EtcdStoredState next{holder, epoch, std::max(snap.state.watermark, watermark),
                            /*exact=*/false, /*handover_to=*/""};

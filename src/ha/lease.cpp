@@ -224,7 +224,7 @@ class LocalLeaseStore final : public LeaseStore {
   [[nodiscard]] Result<LeaseGrant> acquire(const std::string& holder,
                                            std::chrono::milliseconds ttl) override {
     LeaseGrant grant;
-    grant.requested_at = SteadyClock::now();  // before the lock: the holder's deadline is early
+    grant.requested_at = LeaseClock::now();  // before the lock: the holder's deadline is early
     CC_TRY_STATUS(check_request(holder, ttl));
     std::lock_guard<std::mutex> in_process(mu_);
     CC_TRY_ASSIGN(auto guard, LocalLockGuard::lock(lock_path_));
@@ -248,13 +248,15 @@ class LocalLeaseStore final : public LeaseStore {
     CC_TRY_STATUS(store(s));
     grant.epoch = s.epoch;
     grant.ttl = ttl;
+    grant.watermark = s.watermark;
+    grant.watermark_exact = s.watermark_exact;
     return grant;
   }
 
   [[nodiscard]] Result<LeaseGrant> renew(const std::string& holder, std::uint64_t epoch,
                                          std::uint64_t watermark) override {
     LeaseGrant grant;
-    grant.requested_at = SteadyClock::now();
+    grant.requested_at = LeaseClock::now();
     std::lock_guard<std::mutex> in_process(mu_);
     CC_TRY_ASSIGN(auto guard, LocalLockGuard::lock(lock_path_));
     CC_TRY_ASSIGN(LocalFileState s, load());

@@ -26,11 +26,16 @@
 #include <memory>
 #include <string>
 
+#include "util/clock.h"
 #include "util/result.h"
 
 namespace cc::ha {
 
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // waits and timeouts
+// The clock a lease grant's instants are on, and so the agent's signing-permit deadlines:
+// CLOCK_BOOTTIME (util/clock.h), which keeps counting while the machine is suspended, so a host
+// resumed after its lease expired in real time sees its holding (and its node's permit) lapsed.
+using LeaseClock = util::BootClock;
 
 struct LeaseState {
   bool held = false;        // someone holds it now (not expired, not released)
@@ -45,13 +50,18 @@ struct LeaseState {
 };
 
 // What a successful acquire/renew gives the holder: its epoch and the instant (on this host's
-// steady clock) the request was SENT. The holder must treat the lease as lost at
+// boot clock) the request was SENT. The holder must treat the lease as lost at
 // requested_at + ttl at the latest: the store started counting no earlier than that.
 struct LeaseGrant {
   std::uint64_t epoch = 0;
-  SteadyClock::time_point requested_at{};
+  LeaseClock::time_point requested_at{};
   std::chrono::milliseconds ttl{0};
-  [[nodiscard]] SteadyClock::time_point expires_at() const { return requested_at + ttl; }
+  // acquire only: the watermark and its exactness as the lease carried them at the very instant
+  // it became ours (the same store transaction). A takeover's floor is this watermark + 1 — never
+  // one from an earlier read, which another holder may have raised before our acquire.
+  std::uint64_t watermark = 0;
+  bool watermark_exact = false;
+  [[nodiscard]] LeaseClock::time_point expires_at() const { return requested_at + ttl; }
 };
 
 class LeaseStore {

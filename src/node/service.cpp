@@ -492,6 +492,9 @@ struct Service::Impl final : SyncIo {
     s["node_id"] = to_hex(id.node_id);
     s["kni"] = node->kni_url();
     s["validator"] = chain().council().contains(id.address);
+    // Whether this process signs only under an HA agent's permit: the agent checks it on its
+    // standby node (same command line) before the validator key is ever installed.
+    s["signing_permit_required"] = cfg.require_signing_permit;
     s["p2p_port"] = bound_port;
     s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
     auto sync = downloader->status();

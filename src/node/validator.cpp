@@ -50,28 +50,36 @@ storage::SignState to_storage_state(const consensus::SignGuardState& g) {
   return s;
 }
 
-// The permit's epoch and its deadline on the monotonic clock. "deadline_mono_ms" (milliseconds
-// of CLOCK_MONOTONIC, which every process of the host shares) is what the HA agent sends: an
-// absolute deadline cannot be stretched by a request that sat in a socket buffer while the agent
-// was stopped. "ttl_ms" (relative to now) is for an operator at a terminal.
+// The permit's epoch and its deadline on the boot clock. "deadline_boot_ms" (milliseconds of
+// CLOCK_BOOTTIME, which every process of the host shares and which counts suspended time) is
+// what the HA agent sends: an absolute deadline cannot be stretched by a request that sat in a
+// socket buffer while the agent was stopped, nor by a suspend. "ttl_ms" (relative to now) is for
+// an operator at a terminal. The CLOCK_MONOTONIC "deadline_mono_ms" of older agents is refused
+// (it would outlive its lease across a suspend).
 // "ceiling" (optional) is the highest height the permit covers: the HA agent raises it only
 // after writing the height to its lease store.
 struct PermitArgs {
   std::uint64_t epoch = 0;
-  consensus::MonotonicClock::time_point deadline{};
+  consensus::PermitClock::time_point deadline{};
   std::optional<std::uint64_t> ceiling;
 };
 
 Result<PermitArgs> permit_args(const json& request) {
   auto epoch = request.find("epoch");
   auto ttl = request.find("ttl_ms");
-  auto deadline = request.find("deadline_mono_ms");
+  auto deadline = request.find("deadline_boot_ms");
   const bool has_ttl = ttl != request.end() && ttl->is_number_unsigned();
   const bool has_deadline = deadline != request.end() && deadline->is_number_unsigned();
+  if (request.contains("deadline_mono_ms")) {
+    return make_error("control.bad_request",
+                      "\"deadline_mono_ms\" (CLOCK_MONOTONIC) is no longer accepted: permits are "
+                      "measured on CLOCK_BOOTTIME (\"deadline_boot_ms\"), which counts suspended "
+                      "time; run an HA agent of the same corecell version as the node");
+  }
   if (epoch == request.end() || !epoch->is_number_unsigned() || has_ttl == has_deadline) {
     return make_error("control.bad_request",
                       "permit commands need an unsigned integer \"epoch\" and exactly one of "
-                      "\"ttl_ms\" or \"deadline_mono_ms\" (CLOCK_MONOTONIC milliseconds)");
+                      "\"ttl_ms\" or \"deadline_boot_ms\" (CLOCK_BOOTTIME milliseconds)");
   }
   PermitArgs a;
   if (auto ceiling = request.find("ceiling"); ceiling != request.end()) {
@@ -81,10 +89,10 @@ Result<PermitArgs> permit_args(const json& request) {
     a.ceiling = ceiling->get<std::uint64_t>();
   }
   a.epoch = epoch->get<std::uint64_t>();
-  a.deadline = has_ttl ? consensus::MonotonicClock::now() +
-                             std::chrono::milliseconds(ttl->get<std::uint64_t>())
-                       : consensus::MonotonicClock::time_point(
-                             std::chrono::milliseconds(deadline->get<std::uint64_t>()));
+  a.deadline =
+      has_ttl ? consensus::PermitClock::now() + std::chrono::milliseconds(ttl->get<std::uint64_t>())
+              : consensus::PermitClock::time_point(
+                    std::chrono::milliseconds(deadline->get<std::uint64_t>()));
   return a;
 }
 
@@ -470,7 +478,7 @@ json Validator::status_json() const {
   auto permit = impl_->guard->permit();
   if (permit) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        permit->deadline - consensus::MonotonicClock::now());
+        permit->deadline - consensus::PermitClock::now());
     s["permit"] = {{"epoch", permit->epoch},
                    {"ms_left", left.count()},
                    {"ceiling", permit->ceiling ? json(*permit->ceiling) : json(nullptr)}};

@@ -61,7 +61,7 @@ class Validator {
   // Stops timers; later timer events are ignored.
   void stop();
 
-  // Control-socket commands: {"epoch": E, "ttl_ms": T | "deadline_mono_ms": D, "ceiling": H,
+  // Control-socket commands: {"epoch": E, "ttl_ms": T | "deadline_boot_ms": D, "ceiling": H,
   // "floor": F (grant only)}. A renew that raises the ceiling sends what was refused above it.
   [[nodiscard]] Result<nlohmann::json> permit_grant(const nlohmann::json& request);
   [[nodiscard]] Result<nlohmann::json> permit_renew(const nlohmann::json& request);

@@ -221,5 +221,56 @@ TEST(HaAgent, CellAddressInUseStopsTheTakeoverBeforeTheNodeChanges) {
   EXPECT_EQ(d.signatures(), 0u);
 }
 
+// Issue #16, path 2: a node that signs without a permit (here HA_NODE_BIN is a wrapper that turns
+// the agent's REQUIRE_SIGNING_PERMIT=1 into 0, as a systemd unit that ignores the agent's
+// environment file would) never gets the validator key: the agent reports it (status note, an
+// event, the events metric) and stops the node; nothing is signed.
+TEST(HaAgent, NodeThatDoesNotRequireAPermitNeverBecomesTheValidator) {
+  HaDir d("127.0.148", 1);  // a council of one: its PN is all a standby needs to be in sync
+  const auto& host = d.host("cn-1");
+  const auto& pn = d.host("pn-1-1");
+  const fs::path wrapper = d.dir / "corecell-without-permits";
+  const std::string script = R"(#!/bin/sh
+# drops the agent's REQUIRE_SIGNING_PERMIT=1
+for a in "$@"; do
+  shift
+  if [ "$a" = REQUIRE_SIGNING_PERMIT=1 ]; then a=REQUIRE_SIGNING_PERMIT=0; fi
+  set -- "$@" "$a"
+done
+exec )" + bin_path("corecell") +
+                             " \"$@\"\n";
+  ASSERT_TRUE(atomic_write_file(wrapper, script, 0755).ok());
+  d.set("cn-1", "HA_NODE_BIN", wrapper.string());
+  testing::Process pn_node(
+      {bin_path("corecell"), "node", "--role", "pn", "--conf", pn.conf.string()});
+  testing::Process agent({bin_path("corecell"), "ha", "agent", "--conf", host.ha_conf.string()});
+  ASSERT_TRUE(agent.started());
+  json s;
+  EXPECT_TRUE(agent_wait_for(
+      [&] {
+        s = agent_status_of(host);
+        return s.value("note", "").find("REQUIRE_SIGNING_PERMIT") != std::string::npos;
+      },
+      45s))
+      << s.dump();
+  // Long enough for a takeover that would happen (the lease was never held: initial activation).
+  std::this_thread::sleep_for(5s);
+  s = agent_status_of(host);
+  EXPECT_NE(s.value("role", ""), "active") << s.dump();
+  EXPECT_EQ(s.value("epoch", 1), 0) << s.dump();
+  EXPECT_NE(s["node"].value("identity", ""), "validator") << s.dump();
+  auto events = read_file(host.data_dir / "ha" / "events.jsonl");
+  ASSERT_TRUE(events.ok());
+  EXPECT_NE(events->find("node_permit_not_enforced"), std::string::npos) << *events;
+  // The validator key was never installed in DATA_DIR.
+  auto key = crypto::load_datadir_nodekey(host.data_dir);
+  if (key.ok()) {
+    EXPECT_NE(crypto::to_checksum_hex(key->address), host.address) << "validator key installed";
+  }
+  agent.signal(SIGTERM);
+  EXPECT_NE(agent.wait(20s), -1);
+  EXPECT_EQ(d.signatures(), 0u);
+}
+
 }  // namespace
 }  // namespace cc

@@ -6,14 +6,19 @@
 #include "consensus/sign_guard.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "crypto/address.h"
@@ -94,6 +99,7 @@ class SignGuardTest : public ::testing::Test {
     SignGuardHooks hooks;
     hooks.persist = [this](const SignGuardState& st) {
       journal_size_at_persist_.push_back(journal_.size());
+      if (during_persist_) during_persist_();
       return store_.persist(st);
     };
     hooks.journal = [this](const SignatureRecord& r) {
@@ -117,7 +123,8 @@ class SignGuardTest : public ::testing::Test {
   std::vector<SignatureRecord> journal_;
   std::vector<std::size_t> journal_size_at_persist_;  // how many signatures existed at each persist
   bool journal_fails_ = false;
-  MonotonicClock::time_point now_ = MonotonicClock::time_point{} + 1000h;
+  std::function<void()> during_persist_;  // runs inside each persist (a slow disk, a suspend)
+  PermitClock::time_point now_ = PermitClock::time_point{} + 1000h;
 };
 
 SignRequest req(std::uint64_t height, std::uint32_t round, SignKind kind, const std::string& what) {
@@ -253,6 +260,46 @@ TEST_F(SignGuardTest, PermitStopsWorkingASafetyMarginBeforeItsDeadline) {
   // A renewal of the same epoch makes it usable again.
   ASSERT_TRUE(g->renew_permit(4, now_ + 10s).ok());
   EXPECT_TRUE(g->sign(req(2, 0, SignKind::kPrepare, "b")).ok());
+}
+
+// Issue #16, path 5: the persist is fsync'd and may take long (or the machine may be suspended
+// while it runs); the permit that was valid before it must still be valid when the signature
+// leaves. The watermark written stays (it only refuses more).
+TEST_F(SignGuardTest, PermitThatLapsesDuringThePersistLetsNoSignatureOut) {
+  auto g = start_active();  // permit valid for 60 s
+  during_persist_ = [this] { now_ += 61s; };
+  const auto r = req(10, 0, SignKind::kPrepare, "block A");
+  auto sig = g->sign(r);
+  ASSERT_FALSE(sig.ok());
+  EXPECT_EQ(sig.error().code, "sign.permit_expired");
+  EXPECT_TRUE(journal_.empty()) << "a signature left after its permit lapsed";
+  EXPECT_EQ(g->state().max_height, 10u);  // persisted before the check: refuses a conflict later
+  during_persist_ = nullptr;
+  ASSERT_TRUE(g->grant_permit(1, now_ + 60s).ok());
+  auto other = g->sign(req(10, 0, SignKind::kPrepare, "block B"));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "sign.conflict");
+}
+
+// Issue #16, path 5: permits are measured on CLOCK_BOOTTIME, which counts the time a machine was
+// suspended (CLOCK_MONOTONIC stops then, and a resumed host would believe its permit still good).
+TEST(PermitClock, IsTheBootClockThatCountsSuspendedTime) {
+  static_assert(std::is_same_v<PermitClock, util::BootClock>);
+  timespec before{};
+  ASSERT_EQ(::clock_gettime(CLOCK_BOOTTIME, &before), 0);
+  const auto ours = PermitClock::now().time_since_epoch();
+  timespec after{};
+  ASSERT_EQ(::clock_gettime(CLOCK_BOOTTIME, &after), 0);
+  const auto as_ns = [](const timespec& t) {
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 +
+                                    t.tv_nsec);
+  };
+  EXPECT_GE(ours, as_ns(before));
+  EXPECT_LE(ours, as_ns(after));
+  // BOOTTIME = MONOTONIC + the time suspended: never behind it.
+  timespec mono{};
+  ASSERT_EQ(::clock_gettime(CLOCK_MONOTONIC, &mono), 0);
+  EXPECT_GE(PermitClock::now().time_since_epoch(), as_ns(mono));
 }
 
 TEST_F(SignGuardTest, RevokedPermitStopsSigning) {
@@ -500,6 +547,111 @@ TEST_F(SignGuardTest, ConcurrentConflictingRequestsSignExactlyOneDigest) {
   for (const auto& rec : journal_) heights.insert(rec.request.height);
   EXPECT_EQ(journal_.size(), 20u);
   EXPECT_EQ(heights.size(), 20u);
+}
+
+// Issue #16: the check and the update of the watermark are one step under one lock (Horcrux's
+// 2025 double sign came from a check and an update taken under two separate locks). Many threads
+// ask to sign the same (height, round, kind) with different digests while another thread renews,
+// revokes and re-grants the permit and moves the clock: for every slot exactly one digest is
+// ever signed, each signature recovers to the validator, and the journal holds exactly the
+// signatures returned.
+TEST(SignGuardConcurrency, OneDigestPerSlotWhilePermitsAreRenewedAndRevoked) {
+  TempDir dir;
+  FileStore store(dir.path() / "signstate");
+  std::mutex journal_mu;
+  std::vector<SignatureRecord> journal;
+  std::atomic<std::int64_t> now_ms{1'000'000};
+  SignGuardHooks hooks;
+  hooks.persist = [&](const SignGuardState& st) { return store.persist(st); };
+  hooks.journal = [&](const SignatureRecord& r) {
+    std::lock_guard lock(journal_mu);
+    journal.push_back(r);
+    return ok_status();
+  };
+  hooks.now = [&] { return PermitClock::time_point(std::chrono::milliseconds(now_ms.load())); };
+  SignGuardOptions options;
+  options.safety_margin = 10ms;
+  auto created = SignGuard::create(test_key(), std::nullopt, std::move(hooks), options);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  auto& g = **created;
+  const auto at = [&](std::int64_t ms) {
+    return PermitClock::time_point(std::chrono::milliseconds(ms));
+  };
+  ASSERT_TRUE(g.grant_permit(1, at(now_ms.load() + 1000)).ok());
+
+  constexpr int kThreads = 6;
+  constexpr std::uint64_t kHeights = 30;
+  std::atomic<bool> done{false};
+  std::thread permits([&] {
+    std::uint64_t epoch = 1;
+    for (int i = 0; !done.load(); ++i) {
+      now_ms += 3;
+      switch (i % 5) {
+        case 0:
+        case 1:
+          (void)g.renew_permit(epoch, at(now_ms.load() + 50));
+          break;
+        case 2:
+          g.revoke_permit();
+          break;
+        case 3:
+          (void)g.grant_permit(++epoch, at(now_ms.load() + 50));
+          break;
+        default:
+          now_ms += 100;  // past the deadline: the permit lapses until the next grant
+          break;
+      }
+      std::this_thread::yield();
+    }
+  });
+  struct Signed {
+    std::uint64_t height;
+    std::uint32_t round;
+    SignKind kind;
+    Hash32 digest;
+  };
+  std::mutex signed_mu;
+  std::vector<Signed> returned;
+  std::vector<std::thread> signers;
+  for (int t = 0; t < kThreads; ++t) {
+    signers.emplace_back([&, t] {
+      for (int pass = 0; pass < 40; ++pass) {
+        for (std::uint64_t h = 1; h <= kHeights; ++h) {
+          for (SignKind kind : {SignKind::kPrepare, SignKind::kCommit}) {
+            const auto r = req(h, static_cast<std::uint32_t>(pass % 2), kind,
+                               "t" + std::to_string(t) + "h" + std::to_string(h));
+            auto sig = g.sign(r);
+            if (!sig.ok()) continue;
+            auto pub = crypto::recover(r.digest, *sig);
+            ASSERT_TRUE(pub.ok());
+            ASSERT_EQ(crypto::address_of(*pub), g.address());
+            std::lock_guard lock(signed_mu);
+            returned.push_back({r.height, r.round, r.kind, r.digest});
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : signers) th.join();
+  done = true;
+  permits.join();
+
+  std::map<std::tuple<std::uint64_t, std::uint32_t, int>, std::set<Hash32>> by_slot;
+  for (const auto& s : returned) {
+    by_slot[{s.height, s.round, static_cast<int>(s.kind)}].insert(s.digest);
+  }
+  ASSERT_FALSE(by_slot.empty()) << "no signature at all: the test exercised nothing";
+  for (const auto& [slot, digests] : by_slot) {
+    EXPECT_EQ(digests.size(), 1u) << "height " << std::get<0>(slot) << " round "
+                                  << std::get<1>(slot) << ": " << digests.size()
+                                  << " different digests signed";
+  }
+  std::lock_guard lock(journal_mu);
+  EXPECT_EQ(journal.size(), returned.size());
+  const auto stats = g.stats();
+  EXPECT_GT(stats.refusals.count("sign.conflict") + stats.refusals.count("sign.no_permit") +
+                stats.refusals.count("sign.permit_expired"),
+            0u);
 }
 
 }  // namespace

@@ -133,13 +133,13 @@ TYPED_TEST(LeaseRules, NeverHeldLeaseIsFreeAndAcquireTakesIt) {
   EXPECT_EQ(before->epoch, 0u);
   EXPECT_EQ(before->watermark, 0u);
 
-  auto sent = SteadyClock::now();
+  auto sent = LeaseClock::now();
   auto grant = this->store_->acquire(kLeaseAlpha, this->ttl());
   ASSERT_TRUE(grant.ok()) << LeaseWhy(grant);
   EXPECT_GT(grant->epoch, 0u);
   EXPECT_GE(grant->ttl, this->ttl());
   EXPECT_GE(grant->requested_at, sent);
-  EXPECT_LE(grant->requested_at, SteadyClock::now());
+  EXPECT_LE(grant->requested_at, LeaseClock::now());
 
   auto after = this->store_->read();
   ASSERT_TRUE(after.ok()) << LeaseWhy(after);
@@ -335,6 +335,37 @@ TYPED_TEST(LeaseRules, ReleaseRecordsWatermarkExactnessAndHandoverForTheNextHold
   EXPECT_EQ(st->watermark, 120u);
   EXPECT_FALSE(st->watermark_exact);
   EXPECT_EQ(st->handover_to, "");
+}
+
+// Issue #16, path 4: a takeover's floor comes from the acquire itself, not from a read made
+// before it. Here the watermark rises between a standby's read and its acquire (another holder
+// took the lease, replicated a higher height and lost it again): the grant carries the value
+// the lease had when it became ours.
+TYPED_TEST(LeaseRules, AcquireCarriesTheWatermarkOfTheInstantItWasTaken) {
+  auto seen = this->store_->read();  // what a standby read at the start of its loop
+  ASSERT_TRUE(seen.ok()) << LeaseWhy(seen);
+  EXPECT_EQ(seen->watermark, 0u);
+
+  auto a = this->store_->acquire(kLeaseAlpha, this->ttl());
+  ASSERT_TRUE(a.ok()) << LeaseWhy(a);
+  EXPECT_EQ(a->watermark, 0u);
+  ASSERT_TRUE(this->store_->renew(kLeaseAlpha, a->epoch, 77).ok());
+  ASSERT_TRUE(this->store_->release(kLeaseAlpha, a->epoch, 80, true, "").ok());
+
+  auto b = this->store_->acquire(kLeaseBeta, this->ttl());
+  ASSERT_TRUE(b.ok()) << LeaseWhy(b);
+  EXPECT_EQ(b->watermark, 80u) << "the grant must carry the watermark at the acquire, not "
+                               << seen->watermark << " from the earlier read";
+  EXPECT_TRUE(b->watermark_exact);
+
+  // Renewed higher, then expired (a lost host): the next acquire carries the renewed value,
+  // not exact.
+  ASSERT_TRUE(this->store_->renew(kLeaseBeta, b->epoch, 95).ok());
+  ASSERT_TRUE(this->WaitUntilFree(*this->store_));
+  auto c = this->AcquireSoon(*this->store_, kLeaseAlpha);
+  ASSERT_TRUE(c.ok()) << LeaseWhy(c);
+  EXPECT_EQ(c->watermark, 95u);
+  EXPECT_FALSE(c->watermark_exact);
 }
 
 TYPED_TEST(LeaseRules, WatermarkIsNeverLowered) {
