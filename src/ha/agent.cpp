@@ -319,6 +319,22 @@ struct Agent::Impl {
     return {};
   }
 
+  // Issue #16, path 6: a host that is not active keeps the validator key only in its encrypted
+  // backup. Once the validator's node is stopped (fence, switchover, the agent stopping, or
+  // found at start), DATA_DIR/klay/nodekey becomes the standby key again, so a node started
+  // there by hand comes up as the standby, not as the validator. Overwriting the file under a
+  // node that could not be stopped changes nothing for that process (its key is in memory).
+  void drop_validator_key(const std::string& why) {
+    auto on_disk = crypto::load_datadir_nodekey(cfg.data_dir);
+    if (on_disk.ok() && on_disk->address != keys.validator_address) return;
+    if (auto st = install_key(Identity::standby); !st.ok()) {
+      event("validator_key_left",
+            "DATA_DIR still holds the validator key (" + why + "): " + st.error().message);
+      return;
+    }
+    log->info("ha {}: DATA_DIR/klay/nodekey is the standby key again ({})", cfg.name, why);
+  }
+
   std::vector<std::string> overrides(Identity which) const {
     return {"PUBLIC_IP=" + (which == Identity::validator ? cfg.cell_ip : cfg.host_ip),
             "REQUIRE_SIGNING_PERMIT=1"};
@@ -497,6 +513,7 @@ struct Agent::Impl {
     if (!st.ok()) log->error("ha: stopping the node: {}", st.error().message);
     identity = Identity::none;
     const bool gone = service_stopped();
+    drop_validator_key("fenced");
     bool exact = false;
     auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
     if (ss.ok() && gone) {
@@ -870,6 +887,7 @@ struct Agent::Impl {
     const bool gone = service_stopped();
     identity = Identity::none;
     node_status = json::object();
+    drop_validator_key("handed over");
     auto ss = storage::load_sign_state(node::signstate_path(cfg.data_dir));
     if (ss.ok() && *ss) watermark = std::max(watermark, (*ss)->max_height);
     const bool exact = gone && ss.ok();
@@ -1071,6 +1089,7 @@ struct Agent::Impl {
       (void)do_switchover();
     }
     (void)service->stop(cfg.stop_grace);
+    drop_validator_key("agent stopping");
     publish();
   }
 };
@@ -1095,7 +1114,24 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
                                        " exists and would win over DATA_DIR/klay/nodekey, which "
                                        "the agent manages: remove it");
   }
+  // Issue #16, path 7: a `local` lease is a file on this machine, so it decides only between
+  // agents of one machine. Two hosts with a local lease each would both become active. The
+  // loopback mover is the only one that keeps both hosts on one machine (localnet); with another
+  // mover the hosts are separate machines, and the lease must be etcd.
+  if (a.cfg.lease_kind == "local" && a.cfg.ip.kind != "loopback") {
+    return make_error(
+        "ha.config",
+        a.cfg.conf_path.string() + ": HA_LEASE=local with HA_IP_MOVER=" + a.cfg.ip.kind +
+            ": a local lease (HA_LEASE_FILE " + a.cfg.lease_file.string() +
+            ") is a file on this machine, and the other host of the cell would keep its own and "
+            "become active too. Two hosts need a shared lease store: set HA_LEASE=etcd and "
+            "HA_ETCD_ENDPOINTS (docs/HA.md, \"Lease stores\"); a local lease serves only hosts "
+            "on one machine (HA_IP_MOVER=loopback, as in a localnet)");
+  }
   CC_TRY_ASSIGN(a.store, make_lease_store(a.cfg, a.keys.validator_address));
+  if (auto seen = a.store->read(); !seen.ok() && seen.error().code == "lease.not_shared") {
+    return seen.error();  // a lease file another machine wrote: never decide from it
+  }
   CC_TRY_ASSIGN(a.ip, make_ip_mover(a.cfg.ip));
   CC_TRY_ASSIGN(a.service, make_service_control(a.cfg.service));
   CC_TRY_STATUS(ensure_dir(a.cfg.state_dir));
@@ -1159,6 +1195,7 @@ void Agent::run(const std::atomic<bool>& stop) {
   Impl& a = *impl_;
   pthread_setname_np(pthread_self(), "cc-ha");
   a.ceiling_poll_thread = std::thread([&a] { a.ceiling_poll_loop(); });
+  a.drop_validator_key("agent starting: not active");  // e.g. left by a host that crashed active
   while (!stop.load()) {
     const auto next = Clock::now() + a.cfg.loop;
     a.tick();

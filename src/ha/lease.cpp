@@ -3,8 +3,12 @@
 // kept in CLOCK_MONOTONIC milliseconds (std::chrono::steady_clock on Linux), which every process
 // of one host shares; the file also records the kernel's boot id, so a holding written before a
 // reboot (when the monotonic clock restarted) counts as expired instead of as held for hours.
-// State file format (version 1):
-//   {"version":1,"boot_id":"..","holder":"agent-a","epoch":3,"active":true,
+// The file also records the machine id (/etc/machine-id) of the machine that wrote it: a local
+// lease decides between agents of ONE machine (its expiry is on that machine's clock, its flock
+// is that kernel's), so a file written by another machine (a network file system shared by two
+// hosts, a copied disk) is refused as lease.not_shared instead of deciding anything.
+// State file format (version 1; "machine_id" absent in files of older versions):
+//   {"version":1,"boot_id":"..","machine_id":"..","holder":"agent-a","epoch":3,"active":true,
 //    "expires_at_mono_ms":123456789,"ttl_ms":3000,"watermark":120,"watermark_exact":false,
 //    "handover_to":"","paused":false,"paused_by":""}
 // `epoch` only grows (the next acquire writes epoch + 1); a file that does not parse is reported
@@ -52,10 +56,27 @@ const std::string& local_boot_id() {
   return id;
 }
 
+// This machine's id (systemd's /etc/machine-id, else D-Bus's copy; "" when neither exists: then
+// a file written elsewhere goes undetected).
+const std::string& local_machine_id() {
+  static const std::string id = [] {
+    for (const char* p : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
+      auto text = read_file(p, 4096);
+      if (!text.ok()) continue;
+      std::string s = text.value();
+      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+      if (!s.empty()) return s;
+    }
+    return std::string();
+  }();
+  return id;
+}
+
 // The file's content. `exists` is false for a missing file (the lease was never held).
 struct LocalFileState {
   bool exists = false;
   std::string boot_id;
+  std::string machine_id;  // "" in files written before it was recorded
   std::string holder;
   std::uint64_t epoch = 0;
   bool active = false;  // acquired and neither released nor found expired
@@ -158,6 +179,10 @@ Result<LocalFileState> local_parse(const fs::path& path, const std::string& text
                                          std::to_string(kLocalStateVersion));
   }
   if (auto* f = field("boot_id", vt::string)) s.boot_id = f->get<std::string>();
+  if (auto it = j.find("machine_id"); it != j.end()) {
+    if (!it->is_string()) return local_corrupt(path, "field \"machine_id\" is not a string");
+    s.machine_id = it->get<std::string>();
+  }
   if (auto* f = field("holder", vt::string)) s.holder = f->get<std::string>();
   if (auto* f = field("epoch", vt::number_unsigned)) s.epoch = f->get<std::uint64_t>();
   if (auto* f = field("active", vt::boolean)) s.active = f->get<bool>();
@@ -181,6 +206,7 @@ Result<LocalFileState> local_parse(const fs::path& path, const std::string& text
 std::string local_serialize(const LocalFileState& s) {
   local_json j = {{"version", kLocalStateVersion},
                   {"boot_id", s.boot_id},
+                  {"machine_id", local_machine_id()},
                   {"holder", s.holder},
                   {"epoch", s.epoch},
                   {"active", s.active},
@@ -348,7 +374,18 @@ class LocalLeaseStore final : public LeaseStore {
       }
       return make_error("lease.unavailable", "reading the lease state: " + text.error().message);
     }
-    return local_parse(path_, text.value());
+    CC_TRY_ASSIGN(LocalFileState s, local_parse(path_, text.value()));
+    if (!s.machine_id.empty() && !local_machine_id().empty() &&
+        s.machine_id != local_machine_id()) {
+      return make_error(
+          "lease.not_shared",
+          "the lease file " + path_.string() + " was written on another machine (machine id " +
+              s.machine_id + ", this one is " + local_machine_id() +
+              "): a local lease decides only between agents of one machine (its expiry and lock "
+              "are that machine's), so two hosts cannot share it, not even on a network file "
+              "system. Use HA_LEASE=etcd for two hosts (docs/HA.md, \"Lease stores\")");
+    }
+    return s;
   }
 
   [[nodiscard]] Status store(const LocalFileState& s) const {

@@ -93,7 +93,8 @@ class LeaseStore {
 // The local backend: state in `path` (JSON, written atomically), `path` + ".lock" for flock.
 // The directory must exist. Errors at construction time: none (the first access reports).
 // The file records the boot id: a holding written before a reboot counts as expired. A file
-// that does not parse is lease.corrupt (never reset: that would reuse epochs).
+// that does not parse is lease.corrupt (never reset: that would reuse epochs). A file written on
+// another machine (its machine id) is lease.not_shared: one machine's agents only.
 [[nodiscard]] std::unique_ptr<LeaseStore> make_local_lease_store(const std::filesystem::path& path);
 
 }  // namespace cc::ha

@@ -147,6 +147,19 @@ TEST(HaAgent, RefusesTimingsThatCannotKeepASingleSigner) {
   EXPECT_EQ(d.signatures(), 0u);
 }
 
+// Issue #16, path 7: two hosts with a `local` lease each would both become active. A local lease
+// with a mover that puts the hosts on separate machines is refused at start, pointing to etcd.
+TEST(HaAgent, RefusesALocalLeaseForHostsOnSeparateMachines) {
+  HaDir d("127.0.149");
+  d.set("cn-1", "HA_IP_MOVER", "linux");
+  d.set("cn-1", "HA_IP_DEVICE", "lo");
+  auto r = agent_corecell({"ha", "agent", "--conf", d.host("cn-1").ha_conf.string()}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("HA_LEASE=local"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("HA_LEASE=etcd"), std::string::npos) << r.err;
+  EXPECT_EQ(d.signatures(), 0u);
+}
+
 TEST(HaAgent, LeaseStoreDownAtStartKeepsTheNodeAStandbyAndSaysWhy) {
   HaDir d("127.0.146");
   d.set("cn-1", "HA_LEASE", "etcd");

@@ -24,6 +24,7 @@
 #include "chain/generator.h"
 #include "chain/tx.h"
 #include "crypto/address.h"
+#include "crypto/nodekey.h"
 #include "localnet/invariants.h"
 #include "localnet/load.h"
 #include "localnet/manifest.h"
@@ -354,6 +355,34 @@ TEST_F(HaLocalnet, PlannedSwitchoverHandsOverWithoutWaitingForTheTtl) {
   EXPECT_LT(Clock::now() - t0, 15s);
   EXPECT_NE(f.value("reason", "").find("released by " + active), std::string::npos) << f.dump();
   expect_single_signer_and_progress("planned switchover");
+}
+
+// Issue #16, path 6: a host that stops being active keeps the validator key only in its
+// encrypted backup. The active host's agent is stopped (as at a host shutdown): it hands over,
+// and its DATA_DIR/klay/nodekey is the standby key again, so a node started there by hand would
+// not come up as the validator.
+TEST_F(HaLocalnet, AnActiveAgentStoppedLeavesOnlyTheStandbyKeyInItsDataDir) {
+  std::string active;
+  ASSERT_TRUE(wait_for([&] { return !(active = the_active()).empty(); }, 30s));
+  ASSERT_TRUE(wait_for([&] { return role_of(other(active)) == "standby"; }, 30s));
+  ASSERT_TRUE(
+      wait_for([&] { return agent_status(other(active))["node"].value("in_sync", false); }, 30s));
+  auto before = crypto::load_datadir_nodekey(host(active).data_dir);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(crypto::to_checksum_hex(before->address), validator());
+  auto r = ha_corecell({"localnet", "stop", "--dir", dir_.string(), active}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto after = crypto::load_datadir_nodekey(host(active).data_dir);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_NE(crypto::to_checksum_hex(after->address), validator())
+      << "the stopped host's DATA_DIR still holds the validator key";
+  ASSERT_TRUE(wait_for([&] { return role_of(other(active)) == "active"; }, 20s))
+      << agent_status(other(active)).dump();
+  r = ha_corecell({"localnet", "start", "--dir", dir_.string(), active}, 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(wait_for([&] { return role_of(active) == "standby"; }, 30s))
+      << agent_status(active).dump();
+  expect_single_signer_and_progress("the active agent stopped");
 }
 
 TEST_F(HaLocalnet, PauseStopsAutomaticFailoverAndAManualFailoverTakesOverWithItsChecks) {

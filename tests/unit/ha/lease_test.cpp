@@ -428,6 +428,33 @@ TEST(LocalLease, CorruptStateFileIsAnErrorNamingTheFileAndIsNotReset) {
   EXPECT_EQ(text.value(), garbage);
 }
 
+// Issue #16, path 7: a local lease decides only between agents of one machine. A file another
+// machine wrote (a network file system shared by two hosts, a copied disk) decides nothing.
+TEST(LocalLease, StateFileWrittenOnAnotherMachineIsNotShared) {
+  TempDir dir;
+  auto path = dir.path() / "lease.json";
+  auto store = make_local_lease_store(path);
+  ASSERT_TRUE(store->acquire(kLeaseAlpha, 60000ms).ok());
+  auto id = read_file("/etc/machine-id");
+  if (!id.ok() || id->size() < 2) GTEST_SKIP() << "this machine has no /etc/machine-id";
+  const std::string ours = id->substr(0, id->find('\n'));
+  auto text = read_file(path);
+  ASSERT_TRUE(text.ok());
+  auto parsed = nlohmann::json::parse(*text);
+  EXPECT_EQ(parsed.value("machine_id", ""), ours);
+  parsed["machine_id"] = std::string(ours.size(), ours[0] == 'f' ? 'e' : 'f');
+  ASSERT_TRUE(atomic_write_file(path, parsed.dump()).ok());
+  auto other = make_local_lease_store(path);
+  EXPECT_TRUE(LeaseFailsWith(other->read(), "lease.not_shared", {path.string(), "etcd"}));
+  EXPECT_TRUE(LeaseFailsWith(other->acquire(kLeaseBeta, 300ms), "lease.not_shared"));
+  // A file of an older version (no machine id) is still read, and then records ours.
+  parsed.erase("machine_id");
+  ASSERT_TRUE(atomic_write_file(path, parsed.dump()).ok());
+  auto renewed = other->renew(kLeaseAlpha, 1, 5);
+  ASSERT_TRUE(renewed.ok()) << LeaseWhy(renewed);
+  EXPECT_EQ(nlohmann::json::parse(*read_file(path)).value("machine_id", ""), ours);
+}
+
 TEST(LocalLease, StateFileWithAWrongFieldTypeIsCorrupt) {
   TempDir dir;
   auto path = dir.path() / "lease.json";
