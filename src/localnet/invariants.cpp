@@ -1,8 +1,10 @@
 #include "localnet/invariants.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,26 @@ using json = nlohmann::json;
 std::string inv_describe(const storage::JournalEntry& e) {
   return "pid " + std::to_string(e.pid) + " epoch " + std::to_string(e.epoch) + " at " +
          storage::format_rfc3339_ms(e.time) + " digest " + to_hex0x(e.digest);
+}
+
+// One call of the oracle: it asks every node about every block and acknowledged transaction, so
+// a long run's check sends tens of thousands of requests from one address and meets the RPC's
+// per-client rate limit (HTTP 429). Being told to slow down is not the node's answer: wait and
+// ask again (for at most kOracleRateLimitWait), so a throttled call is never read as a missing
+// receipt or block.
+constexpr std::chrono::milliseconds kOracleRateLimitWait{30000};
+constexpr std::chrono::milliseconds kOracleRateLimitPause{20};
+
+Result<json> oracle_call(RpcClient& client, const std::string& method,
+                         const json& params = json::array()) {
+  const auto give_up = std::chrono::steady_clock::now() + kOracleRateLimitWait;
+  for (;;) {
+    auto r = client.call(method, params);
+    const bool throttled = !r.ok() && r.error().code == "rpc.http" &&
+                           r.error().message.find(": HTTP 429") != std::string::npos;
+    if (!throttled || std::chrono::steady_clock::now() >= give_up) return r;
+    std::this_thread::sleep_for(kOracleRateLimitPause);
+  }
 }
 
 }  // namespace
@@ -71,7 +93,7 @@ ChainCheck check_chain1(const Manifest& m) {
   std::uint64_t lowest = UINT64_MAX;
   for (const auto& n : m.nodes) {
     RpcClient client(n.rpc_url, std::chrono::milliseconds(3000));
-    auto head = client.call("eth_blockNumber");
+    auto head = oracle_call(client, "eth_blockNumber");
     if (!head.ok()) continue;
     auto number = parse_hex_quantity(*head);
     if (!number.ok()) continue;
@@ -88,7 +110,8 @@ ChainCheck check_chain1(const Manifest& m) {
   for (std::uint64_t h = 1; h <= lowest; ++h) {
     std::string first_hash;
     for (std::size_t i = 0; i < clients.size(); ++i) {
-      auto b = clients[i].call("eth_getBlockByNumber", json::array({to_hex_quantity(h), false}));
+      auto b =
+          oracle_call(clients[i], "eth_getBlockByNumber", json::array({to_hex_quantity(h), false}));
       if (!b.ok() || !b->is_object()) {
         c.violations.push_back("CHAIN-1: " + names[i] + " has no block #" + std::to_string(h) +
                                (b.ok() ? "" : ": " + b.error().message));
@@ -107,8 +130,8 @@ ChainCheck check_chain1(const Manifest& m) {
         c.violations.push_back(std::move(v));
       }
     }
-    auto info = clients[0].call("kaia_getBlockWithConsensusInfoByNumber",
-                                json::array({to_hex_quantity(h)}));
+    auto info = oracle_call(clients[0], "kaia_getBlockWithConsensusInfoByNumber",
+                            json::array({to_hex_quantity(h)}));
     if (!info.ok()) {
       c.violations.push_back("CHAIN-1: #" + std::to_string(h) + " consensus info from " + names[0] +
                              ": " + info.error().message);
@@ -127,16 +150,16 @@ std::vector<std::string> data1_violations(const Manifest& m,
   std::vector<std::string> out;
   for (const auto& n : m.nodes) {
     RpcClient client(n.rpc_url, std::chrono::milliseconds(3000));
-    if (!client.call("eth_blockNumber").ok()) continue;
+    if (!oracle_call(client, "eth_blockNumber").ok()) continue;
     for (const auto& hash : tx_hashes) {
-      auto r = client.call("eth_getTransactionReceipt", json::array({hash}));
+      auto r = oracle_call(client, "eth_getTransactionReceipt", json::array({hash}));
       if (!r.ok() || !r->is_object()) {
         out.push_back("DATA-1: " + n.name + " has no receipt for acknowledged transaction " + hash +
                       (r.ok() ? "" : ": " + r.error().message));
         continue;
       }
       auto number = parse_hex_quantity(r->value("blockNumber", json(nullptr)));
-      auto block = number.ok() ? client.call("eth_getBlockByNumber",
+      auto block = number.ok() ? oracle_call(client, "eth_getBlockByNumber",
                                              json::array({to_hex_quantity(*number), false}))
                                : Result<json>(number.error());
       if (!block.ok() || !block->is_object() ||

@@ -2,17 +2,23 @@
 // sign1_violations over journal entries (one digest per (address, height, round, type); one
 // permit epoch per (address, height)), and read_journals over a manifest whose nodes' DATA_DIRs
 // hold real signjournal files, including a line torn by a crash mid-append. CHAIN-1 and DATA-1
-// need live nodes and are exercised by tests/integration/ha_test.cpp.
+// need live nodes and are exercised by tests/integration/ha_test.cpp; here DATA-1 also meets a
+// real HTTP server that throttles (HTTP 429), as a node's RPC does a long run's check.
 #include "localnet/invariants.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "crypto/address.h"
 #include "localnet/manifest.h"
@@ -330,6 +336,62 @@ TEST_F(LocalnetJournals, HandWrittenLinesInTheDocumentedFormatAreRead) {
   EXPECT_EQ(set->skipped_lines, 1u);
   ASSERT_EQ(set->entries.size(), 1u);
   EXPECT_EQ(set->entries[0], invt_vote(1, 7, 0, "prepare", 0x11, 3, 100));
+}
+
+// A node's RPC as the oracle meets it at the end of a long demo: it answers, but tells a client
+// that asks too fast to slow down (every other request is HTTP 429). A throttled call is no
+// evidence of a missing receipt or block.
+TEST(LocalnetData1, ThrottledRpcIsAskedAgainNotReadAsAMissingReceipt) {
+  httplib::Server server;
+  std::mutex mu;
+  int requests = 0;
+  int throttled = 0;
+  const std::string block_hash = "0x" + std::string(64, 'b');
+  server.Post("/", [&](const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard lock(mu);
+      if (++requests % 2 == 1) {
+        ++throttled;
+        res.status = 429;
+        res.set_content("too many requests from 127.0.0.1", "text/plain");
+        return;
+      }
+    }
+    const auto call = nlohmann::json::parse(req.body);
+    nlohmann::json result;
+    const std::string method = call.value("method", "");
+    if (method == "eth_blockNumber") {
+      result = "0x10";
+    } else if (method == "eth_getTransactionReceipt") {
+      result = {{"blockNumber", "0x5"}, {"blockHash", block_hash}};
+    } else if (method == "eth_getBlockByNumber") {
+      result = {{"number", "0x5"}, {"hash", block_hash}};
+    }
+    res.set_content(
+        nlohmann::json{{"jsonrpc", "2.0"}, {"id", call["id"]}, {"result", result}}.dump(),
+        "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  for (int i = 0; i < 500 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+
+  Manifest m;
+  NodeEntry n;
+  n.name = "en-1";
+  n.rpc_url = "http://127.0.0.1:" + std::to_string(port);
+  m.nodes.push_back(n);
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 20; ++i)
+    hashes.push_back("0x" + std::string(63, 'a') + std::to_string(i % 10));
+  const auto violations = data1_violations(m, hashes);
+  server.stop();
+  serving.join();
+  EXPECT_TRUE(violations.empty()) << violations.size() << " violations, the first: "
+                                  << (violations.empty() ? "" : violations.front());
+  EXPECT_GE(throttled, 20) << "the server never throttled: the test exercised nothing";
 }
 
 }  // namespace
