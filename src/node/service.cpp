@@ -191,6 +191,7 @@ struct Service::Impl final : SyncIo {
     }
     std::visit([&](auto& m) { handle(ps, m); }, msg);
     after_chain_activity();
+    offer_sync_view();
   }
 
   void on_consensus_message(PeerState& ps, const Bytes& payload) {
@@ -402,6 +403,7 @@ struct Service::Impl final : SyncIo {
         pool->evict_expired(now);
         after_chain_activity();
       }
+      offer_sync_view();  // a sole validator is in sync without any message arriving
       schedule_tick();
     });
   }
@@ -483,6 +485,41 @@ struct Service::Impl final : SyncIo {
   }
 
   // --- status ---
+  struct SyncView {
+    SyncStatus downloader;
+    std::uint64_t network_head = 0;  // the highest head we know of: peers', the downloader's, ours
+    std::uint64_t lag = 0;           // network_head - our head
+    bool in_sync = false;
+  };
+  // In sync: not downloading and at most kInSyncLag blocks behind the best peer (a block is in
+  // flight every second), with at least one peer to compare against (a sole validator makes
+  // the chain itself).
+  SyncView sync_view() {
+    SyncView v;
+    v.downloader = downloader->status();
+    std::uint64_t best_peer_head = 0;
+    std::size_t ready_peers = 0;
+    for (const auto& [conn, ps] : peer_states) {
+      if (!ps.status) continue;
+      ++ready_peers;
+      best_peer_head = std::max(best_peer_head, ps.head_number);
+    }
+    const std::uint64_t head_number = chain().head().number;
+    v.network_head = std::max({v.downloader.highest_block, best_peer_head, head_number});
+    v.lag = v.network_head - head_number;
+    const bool sole_validator =
+        chain().council().size() == 1 && chain().council().contains(node->identity().address);
+    v.in_sync = !v.downloader.syncing && v.lag <= kInSyncLag && (ready_peers > 0 || sole_validator);
+    return v;
+  }
+
+  // The validator signs nothing until the node is in sync with the network (validator.h).
+  void offer_sync_view() {
+    if (!validator) return;
+    const auto v = sync_view();
+    validator->on_sync_view(v.in_sync, v.network_head);
+  }
+
   json status_json() {
     const auto& cfg = node->config();
     const auto& id = node->identity();
@@ -497,27 +534,14 @@ struct Service::Impl final : SyncIo {
     s["signing_permit_required"] = cfg.require_signing_permit;
     s["p2p_port"] = bound_port;
     s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
-    auto sync = downloader->status();
-    std::uint64_t best_peer_head = 0;
-    std::size_t ready_peers = 0;
-    for (const auto& [conn, ps] : peer_states) {
-      if (!ps.status) continue;
-      ++ready_peers;
-      best_peer_head = std::max(best_peer_head, ps.head_number);
-    }
-    const std::uint64_t head_number = chain().head().number;
-    const std::uint64_t highest = std::max({sync.highest_block, best_peer_head, head_number});
-    const std::uint64_t lag = highest - head_number;
-    const bool sole_validator = chain().council().size() == 1 && s["validator"].get<bool>();
+    const auto view = sync_view();
+    const auto& sync = view.downloader;
     s["sync"] = {{"syncing", sync.syncing},
                  {"startingBlock", sync.starting_block},
                  {"currentBlock", sync.current_block},
                  {"highestBlock", sync.highest_block},
-                 {"lag", lag}};
-    // In sync: not downloading and at most kInSyncLag blocks behind the best peer (a block is in
-    // flight every second), with at least one peer to compare against (a sole validator makes
-    // the chain itself).
-    s["in_sync"] = !sync.syncing && lag <= kInSyncLag && (ready_peers > 0 || sole_validator);
+                 {"lag", view.lag}};
+    s["in_sync"] = view.in_sync;
     s["council_size"] = chain().council().size();
     s["committee_size"] = chain().council().size();  // round-robin: the committee is the council
     json plist = json::array();

@@ -98,6 +98,35 @@ Result<PermitArgs> permit_args(const json& request) {
 
 }  // namespace
 
+// Issue #16, path 1: a validator signs nothing until its node is in sync with the network —
+// judged by its peers' heads, not its own (a CN rebuilt from an older snapshot has a head below
+// heights it already signed at). Consensus may run meanwhile; its signatures are refused here
+// (sign.not_in_sync) and re-sent by the Core once the gate opens (on_signer_ready). The gate opens
+// once and stays open: a later lag is the SignGuard's and the chain's business, not a reason to
+// stop voting.
+class SyncGatedSigner final : public consensus::Signer {
+ public:
+  explicit SyncGatedSigner(consensus::SignGuard& guard) : guard_(guard) {}
+  [[nodiscard]] Result<crypto::Signature> sign(const consensus::SignRequest& request) override {
+    if (!open_) {
+      ++refused_;
+      return make_error("sign.not_in_sync",
+                        "refusing to sign at height " + std::to_string(request.height) +
+                            ": this node is not yet in sync with the network (its peers' heads)");
+    }
+    return guard_.sign(request);
+  }
+  [[nodiscard]] Address address() const override { return guard_.address(); }
+  void open() { open_ = true; }
+  [[nodiscard]] bool is_open() const { return open_; }
+  [[nodiscard]] std::uint64_t refused() const { return refused_; }
+
+ private:
+  consensus::SignGuard& guard_;
+  bool open_ = false;
+  std::uint64_t refused_ = 0;
+};
+
 struct Validator::Impl {
   Impl(Node& n, TxPool& p, asio::io_context& i, ValidatorHooks h)
       : node(n), pool(p), io(i), hooks(std::move(h)), log(logger("consensus")) {}
@@ -109,6 +138,11 @@ struct Validator::Impl {
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<storage::SignJournal> journal;
   std::unique_ptr<consensus::SignGuard> guard;
+  std::unique_ptr<SyncGatedSigner> gate;  // what the Core signs through
+  // Without a sign state at start: the journal's highest height of this key, for the floor set
+  // when the gate opens (above the network's head, not only our own).
+  bool had_sign_state = false;
+  std::optional<std::uint64_t> highest_journaled;
   std::optional<consensus::Core> core;
   // Pending timers by event; a newer schedule for the same event replaces the older one.
   std::map<std::tuple<std::uint64_t, std::uint32_t, int>, std::unique_ptr<asio::steady_timer>>
@@ -329,11 +363,14 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
   consensus::SignGuardOptions go;
   go.require_permit = node.config().require_signing_permit;
   CC_TRY_ASSIGN(impl->guard, consensus::SignGuard::create(id.key, persisted, gh, go));
+  impl->gate = std::make_unique<SyncGatedSigner>(*impl->guard);
+  impl->had_sign_state = loaded.has_value();
   if (!loaded) {
     // No sign state (a fresh validator, or a deleted file): sign nothing at a height this key
     // may already have signed at — not at or below the head, and not at or below any height in
-    // the journal of this DATA_DIR (unless the operator overrides that).
-    std::optional<std::uint64_t> highest_journaled;
+    // the journal of this DATA_DIR (unless the operator overrides that). The network's head is
+    // added once the node is in sync (on_sync_view).
+    std::optional<std::uint64_t>& highest_journaled = impl->highest_journaled;
     auto journaled = storage::read_journal(node.datadir().signjournal());
     if (journaled.ok()) {
       for (const auto& e : journaled->entries) {
@@ -362,7 +399,7 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
   consensus::Config cc(council, id.address);
   cc.block_period_s = node.chain().genesis().config.istanbul.block_period;
   impl->block_period_s = cc.block_period_s;
-  CC_TRY_ASSIGN(auto core, consensus::Core::create(std::move(cc), *impl->guard));
+  CC_TRY_ASSIGN(auto core, consensus::Core::create(std::move(cc), *impl->gate));
   impl->core.emplace(std::move(core));
   impl->log->info("validator {}: consensus ready (signing permit {})",
                   crypto::to_checksum_hex(id.address),
@@ -371,6 +408,27 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
 }
 
 void Validator::start() { impl_->start_at_head(); }
+
+void Validator::on_sync_view(bool in_sync, std::uint64_t network_head) {
+  if (impl_->stopped || impl_->gate->is_open() || !in_sync) return;
+  const std::uint64_t head = std::max(network_head, impl_->chain().head().number);
+  if (!impl_->had_sign_state) {
+    // Without a sign state, above the network's head too: a head restored from an older
+    // snapshot is below heights this key may have signed at, the network's is not.
+    const std::uint64_t floor = consensus::floor_without_sign_state(
+        head, impl_->highest_journaled, impl_->node.config().unsafe_ignore_sign_journal);
+    if (auto st = impl_->guard->set_floor(floor); !st.ok()) {
+      impl_->log->error("validator: raising the signing floor to #{}: {}", floor,
+                        st.error().message);
+    }
+    impl_->log->warn("no sign state: in sync with the network at #{}; signing starts at #{}", head,
+                     std::max(floor, impl_->guard->state().floor));
+  } else {
+    impl_->log->info("validator: in sync with the network at #{}; signing may start", head);
+  }
+  impl_->gate->open();
+  impl_->run(impl_->core->on_signer_ready(unix_ms_now()));
+}
 
 Status Validator::on_message(ByteView encoded) {
   auto msg = consensus::decode_message(encoded, impl_->core->decode_limits());
@@ -495,6 +553,8 @@ json Validator::status_json() const {
   s["sign_floor"] = state.floor;
   s["max_epoch"] = state.max_epoch;
   s["permit_required"] = impl_->node.config().require_signing_permit;
+  s["in_sync_gate"] = impl_->gate->is_open() ? "open" : "waiting for the network";
+  s["refused_not_in_sync"] = impl_->gate->refused();
   return s;
 }
 

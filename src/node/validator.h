@@ -6,6 +6,9 @@
 // blocks out. It never signs except through the SignGuard, and never starts for a node whose
 // address is not in the council (a standby CN syncs and never signs).
 //
+// In sync first: nothing is signed until the node is in sync with the network (its peers'
+// heads), so a CN restored from an older snapshot never signs at a height it signed at before.
+//
 // Signing permit: with REQUIRE_SIGNING_PERMIT=1 the SignGuard refuses every signature until a
 // process on the host grants a permit through the control socket (permit_grant/renew/revoke);
 // that is the HA agent's hook. Without it the node signs whenever consensus asks. An agent's
@@ -54,6 +57,12 @@ class Validator {
   [[nodiscard]] Status on_message(ByteView encoded);
   // The chain head moved without us (sync or a pushed block): move to the next height.
   void on_head_moved();
+  // The node's view of the network (DESIGN.md: a validator signs nothing until it is in sync
+  // with the network). Until the first call with in_sync, every signature is refused
+  // (sign.not_in_sync); then, for a validator that started without a sign state, the floor is
+  // raised above `network_head` (the best peer's head), the journal and our own head, and the
+  // refused messages go out.
+  void on_sync_view(bool in_sync, std::uint64_t network_head);
   // A council CN just became reachable: hand `send` the consensus messages this node already
   // broadcast at the current height (the same signed bytes, nothing re-signed), so a peer that
   // connected late — e.g. every peer at network start — need not wait out a round timeout.
