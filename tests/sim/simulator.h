@@ -1,7 +1,7 @@
 // tests/sim/simulator.h — a deterministic multi-node simulator for the consensus core
 // (consensus/core.h): a virtual clock in milliseconds, one event queue, N validators each with a
 // Core, an in-memory chain (chain::State + blocks, imports verified with chain::verify_header and
-// executed with chain::execute_block) and a signer whose state survives restarts.
+// executed with chain::execute_block) and the real SignGuard, whose sign state survives restarts.
 //
 // Faults, all drawn from one seeded RNG so a seed replays exactly:
 //   links       per-message delay in [min, max] ms; drop and duplicate probabilities until
@@ -57,6 +57,7 @@
 #include "consensus/signer.h"
 #include "crypto/address.h"
 #include "crypto/keccak.h"
+#include "util/log.h"
 
 namespace cc::sim {
 
@@ -71,38 +72,53 @@ struct SignRecord {
   Hash32 digest{};
 };
 
-// The simulator's stand-in for the SignGuard: one digest per (height, round, kind), ever
-// (a byte-identical request re-signs), signing with the validator's key; every signature is
-// appended to a journal the SIGN-1 oracle reads. Lives in the node, not in its Core, so a
-// restart keeps it, like the sign-state file.
+// A node's signer: the real SignGuard (consensus/sign_guard.h), not a stand-in — floor, window,
+// conflict refusal and persist-before-sign face every random schedule. Its sign state lives in
+// memory the way the node keeps it on disk: the persist hook writes `persisted_` (the "file"),
+// a restart re-creates the guard from it (reopen), and a deleted sign state is forget_sign_state.
+// No permits (the consensus simulator has no HA agent: require_permit = false). Every signature
+// is appended by the journal hook to the journal the SIGN-1 oracle reads.
 class SimSigner : public consensus::Signer {
  public:
   SimSigner(crypto::PrivateKey key, std::vector<SignRecord>* journal)
-      : key_(key), address_(crypto::address_of(key)), journal_(journal) {}
+      : key_(key), address_(crypto::address_of(key)), journal_(journal) {
+    reopen();
+  }
 
   Result<crypto::Signature> sign(const consensus::SignRequest& req) override {
-    const auto slot = std::make_tuple(req.height, req.round, static_cast<int>(req.kind));
-    const auto it = signed_.find(slot);
-    if (it != signed_.end() && it->second != req.digest) {
-      ++refusals_;
-      return make_error("sign.conflict", "a different " + std::string(to_string(req.kind)) +
-                                             " was already signed at height " +
-                                             std::to_string(req.height) + " round " +
-                                             std::to_string(req.round));
-    }
-    signed_[slot] = req.digest;
-    highest_height_ = std::max(highest_height_, req.height);
-    journal_->push_back(SignRecord{address_, req.height, req.round, req.kind, req.digest});
-    return crypto::sign(key_, req.digest);
+    if (!guard_) return make_error("sign.config", "the simulated SignGuard could not start");
+    auto sig = guard_->sign(req);
+    if (!sig.ok()) ++refusals_;
+    return sig;
   }
   Address address() const override { return address_; }
 
+  // Signatures the guard refused (a conflict, below the floor or the window).
   std::size_t refusals() const { return refusals_; }
-  std::uint64_t highest_signed_height() const { return highest_height_; }
-  // The sign-state file is deleted: what was signed is forgotten; the journal stays.
-  void forget_sign_state() {
-    signed_.clear();
-    highest_height_ = 0;
+  std::uint64_t highest_signed_height() const { return persisted_ ? persisted_->max_height : 0; }
+  // A process restart: a new guard over the persisted state, as node/validator does.
+  void reopen() {
+    consensus::SignGuardHooks hooks;
+    hooks.persist = [this](const consensus::SignGuardState& st) {
+      persisted_ = st;
+      return ok_status();
+    };
+    hooks.journal = [this](const consensus::SignatureRecord& r) {
+      journal_->push_back(SignRecord{r.address, r.request.height, r.request.round, r.request.kind,
+                                     r.request.digest});
+      return ok_status();
+    };
+    consensus::SignGuardOptions options;
+    options.require_permit = false;
+    auto g = consensus::SignGuard::create(key_, persisted_, std::move(hooks), options);
+    guard_ = g.ok() ? std::move(g).value() : nullptr;
+  }
+  // The sign-state file is deleted: what was signed is forgotten; the journal stays. The guard
+  // restarts with `floor` (consensus::floor_without_sign_state), as node/validator sets it.
+  void forget_sign_state(std::uint64_t floor) {
+    persisted_.reset();
+    reopen();
+    if (guard_) (void)guard_->set_floor(floor);
   }
   // The highest height this signer has a journal entry for (what survives a lost sign state).
   std::optional<std::uint64_t> highest_journaled_height() const {
@@ -117,9 +133,9 @@ class SimSigner : public consensus::Signer {
   crypto::PrivateKey key_;
   Address address_;
   std::vector<SignRecord>* journal_;
-  std::map<std::tuple<std::uint64_t, std::uint32_t, int>, Hash32> signed_;
+  std::optional<consensus::SignGuardState> persisted_;
+  std::unique_ptr<consensus::SignGuard> guard_;
   std::size_t refusals_ = 0;
-  std::uint64_t highest_height_ = 0;
 };
 
 struct LinkPolicy {
@@ -174,6 +190,9 @@ class Simulation {
         council_(*net_.genesis.make_council()),
         start_ms_((chain::kTestGenesisTime + 10) * 1000),
         now_(start_ms_) {
+    // Thousands of schedules: the guards' log lines (a start per restart, each refusal) would
+    // drown the output; the oracles report what matters.
+    logger("consensus")->set_level(spdlog::level::off);
     net_.genesis.config.istanbul.block_period = cfg.block_period_s;
     const chain::Block genesis = chain::genesis_block(net_.genesis);
     for (std::size_t i = 0; i < council_.size(); ++i) {
@@ -208,9 +227,9 @@ class Simulation {
     at(start_ms_ + at_rel, [this, node, ignore_journal] {
       Node& n = *nodes_[node];
       if (n.alive) return;
-      n.signer->forget_sign_state();
       n.sign_floor = consensus::floor_without_sign_state(
           n.chain.back().header.number, n.signer->highest_journaled_height(), ignore_journal);
+      n.signer->forget_sign_state(*n.sign_floor);
       restart_now(node);
     });
   }
@@ -226,6 +245,7 @@ class Simulation {
     Node& n = *nodes_[node];
     if (n.alive) return;
     n.alive = true;
+    n.signer->reopen();  // a new process: a new SignGuard over the persisted sign state
     boot(n, /*restart=*/true);
   }
   void make_byzantine(std::size_t node, unsigned behaviours) {
