@@ -22,11 +22,11 @@ help:
 	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 asan:
-	CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON \
+	CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON -DCC_WERROR=ON \
 	  -DCC_FUZZ=ON -DCC_BENCH=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target sanitizer_targets
 
