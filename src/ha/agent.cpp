@@ -20,6 +20,7 @@
 
 #include "crypto/address.h"
 #include "crypto/keystore.h"
+#include "ha/decisions.h"
 #include "node/control.h"
 #include "node/datadir.h"
 #include "rpc/http_server.h"
@@ -400,9 +401,9 @@ struct Agent::Impl {
   // The permit runs until the lease could expire, less the margin; an absolute deadline on the
   // host's boot clock, so neither a request delayed in a socket nor a suspend can stretch it.
   [[nodiscard]] std::optional<std::int64_t> permit_deadline_ms() const {
-    const auto deadline = grant->expires_at() - cfg.permit_margin;
-    if (deadline <= Clock::now()) return std::nullopt;
-    return util::boot_ms(deadline);
+    const auto deadline = permit_deadline(*grant, cfg.permit_margin, Clock::now());
+    if (!deadline) return std::nullopt;
+    return util::boot_ms(*deadline);
   }
 
   Status send_permit(const char* cmd, std::optional<std::uint64_t> floor) {
@@ -543,7 +544,7 @@ struct Agent::Impl {
   // valid. True when released; `detail` says what happened.
   bool hand_lease_back(bool permit_revoked, bool node_gone, bool exact,
                        const std::string& handover_to, std::string& detail) {
-    if (!permit_revoked && !node_gone) {
+    if (!may_release_lease(permit_revoked, node_gone)) {
       detail = "left to expire (in " +
                std::to_string(std::max<std::int64_t>(
                    0, duration_cast<milliseconds>(grant->expires_at() - Clock::now()).count())) +
@@ -601,7 +602,7 @@ struct Agent::Impl {
     // stored watermark bounds them, whether the lease was released or expired. The watermark is
     // the one the acquire itself carried (issue #16, path 4), not the lease read up to a loop
     // earlier: another holder may have raised it in between.
-    const std::uint64_t floor = grant->watermark + 1;
+    const std::uint64_t floor = takeover_floor(*grant);
     failover_floor = floor;
     ceiling = floor > 0 ? floor - 1 : 0;
     ceiling_granted.store(ceiling);
@@ -714,17 +715,18 @@ struct Agent::Impl {
       standby_note = "refusing to take over: " + why;
       return;
     }
-    if (!lease) return;  // the store is unreachable: never act without it
-    if (paused) {
-      standby_note = "paused";
-      return;
-    }
-    if (lease->held) {
-      witness_baseline.reset();
-      standby_note = "lease held by " + lease->holder;
-      return;
-    }
-    if (!witness_baseline) {
+    StandbyView view;
+    view.name = cfg.name;
+    view.initial_active = cfg.initial_role == InitialRole::active;
+    view.lease = lease;
+    view.witness_baseline_known = witness_baseline.has_value();
+    view.node_in_sync = node_in_sync();
+    view.node_head = node_head();
+    view.now = Clock::now();
+    view.own_cooldown_until = standby_cooldown_until;
+    view.next_attempt_at = next_takeover_at;
+    auto d = decide_standby(view);
+    if (d.action == StandbyAction::note_witness) {
       // Unknown until our node answers: no takeover without a baseline to witness against.
       auto last = validator_last_seal(8);
       if (!last.ok()) {
@@ -732,86 +734,74 @@ struct Agent::Impl {
         return;
       }
       witness_baseline = *last ? **last : 0;
+      view.witness_baseline_known = true;
+      d = decide_standby(view);
     }
-    if (lease->epoch == 0 && cfg.initial_role != InitialRole::active) {
-      standby_note = "the lease was never held: waiting for the initial active (or `ha failover`)";
+    if (d.forget_witness) witness_baseline.reset();
+    if (d.action != StandbyAction::take_over) {
+      if (!d.note.empty()) standby_note = d.note;
       return;
     }
-    if (!lease->handover_to.empty() && lease->handover_to != cfg.name) {
-      standby_note = "handed over to " + lease->handover_to;
-      return;
-    }
-    // A host that just gave the lease up (fenced, handed over, or restarted after a crash) leaves
-    // its own last holding to another standby for a while; another host's lease it takes at once.
-    if (Clock::now() < standby_cooldown_until && lease->holder == cfg.name) {
-      standby_note = "gave the lease up recently: leaving it to another standby for a while";
-      return;
-    }
-    if (!node_in_sync()) {
-      standby_note = "not in sync (head #" + std::to_string(node_head()) + ")";
-      return;
-    }
-    if (Clock::now() < next_takeover_at) return;  // the last attempt failed moments ago
-    std::string reason;
-    if (lease->epoch == 0) {
-      reason = "initial activation";
-    } else if (lease->handover_to == cfg.name) {
-      reason = "switchover from " + lease->holder;
-    } else if (lease->watermark_exact) {
-      reason = "lease released by " + lease->holder;
-    } else {
-      reason = "lease of " + lease->holder + " expired";
-    }
-    (void)takeover("automatic", reason);
+    (void)takeover("automatic", d.reason);
   }
 
   void tick_active() {
     auto st = service->poll();
-    if (st.ok() && !st->running) {
-      const std::string why =
-          "node exited (status " + std::to_string(st->exit_status.value_or(-1)) + ")";
-      if (paused) {
-        standby_note = "paused: " + why + "; not failing over";
+    ActiveNodeView nv;
+    nv.paused = paused;
+    if (st.ok() && !st->running) nv.exited_with = st->exit_status.value_or(-1);
+    nv.answered = !nv.exited_with && refresh_node_status(std::min(cfg.loop, milliseconds(300)));
+    nv.enforces_permits = !nv.answered || node_enforces_permits();
+    nv.now = Clock::now();
+    nv.last_answer = node_last_ok;
+    nv.hung_after = cfg.node_hung_after;
+    const ActiveNodeDecision nd = decide_active_node(nv);
+    switch (nd.action) {
+      case ActiveNodeAction::renew_only:
+        standby_note = nd.reason;
         node_status = json::object();
         if (grant) (void)renew_lease();
         return;
-      }
-      event("node_exited", why);
-      fence(why, true);
-      return;
-    }
-    if (!refresh_node_status(std::min(cfg.loop, milliseconds(300)))) {
-      if (Clock::now() - node_last_ok > cfg.node_hung_after && !paused) {
-        event("node_hung", "no answer on the control socket for " +
-                               std::to_string(cfg.node_hung_after.count()) + " ms");
-        fence("node unresponsive", true);
+      case ActiveNodeAction::fence_now: {
+        std::string detail = nd.reason;
+        std::string why = nd.reason;
+        if (nd.event == "node_hung") {
+          detail = "no answer on the control socket for " +
+                   std::to_string(cfg.node_hung_after.count()) + " ms";
+        } else if (nd.event == "node_permit_not_enforced") {
+          detail = permit_not_enforced_message();
+          why += ": " + detail;
+        }
+        event(nd.event, detail);
+        fence(why, true);
         return;
       }
-    } else if (!node_enforces_permits()) {
-      event("node_permit_not_enforced", permit_not_enforced_message());
-      fence("node signs without a permit: " + permit_not_enforced_message(), true);
-      return;
-    } else {
-      note_progress();
+      case ActiveNodeAction::carry_on:
+        if (nv.answered) note_progress();
+        break;
     }
-    const auto t0 = Clock::now();
+    const auto sent_at = Clock::now();
     auto r = renew_lease();
-    if (r.ok()) {
-      raise_ceiling();  // a want the quick path could not serve (e.g. the store was slow)
-      if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
-        log->warn("ha: renewing the node's permit: {}", p.error().message);
-      }
-      return;
-    }
-    if (r.error().code == "lease.lost") {
-      event("lease_lost", r.error().message);
-      fence("lease lost: " + r.error().message, false);
-      return;
-    }
-    // Unreachable store: we cannot prove the lease. Stop before it could expire elsewhere.
-    if (t0 + cfg.loop + cfg.permit_margin >= grant->expires_at()) {
-      event("lease_unreachable", r.error().message);
-      fence("cannot prove the lease: " + r.error().message, false);
+    const RenewalOutcome outcome = r.ok()                             ? RenewalOutcome::renewed
+                                   : r.error().code == "lease.lost" ? RenewalOutcome::lost
+                                                                      : RenewalOutcome::unavailable;
+    const RenewalDecision rd =
+        decide_after_renewal(outcome, sent_at, grant->expires_at(), cfg.loop, cfg.permit_margin);
+    switch (rd.action) {
+      case RenewalAction::renew_permit:
+        raise_ceiling();  // a want the quick path could not serve (e.g. the store was slow)
+        if (auto p = send_permit("permit_renew", std::nullopt); !p.ok()) {
+          log->warn("ha: renewing the node's permit: {}", p.error().message);
+        }
+        return;
+      case RenewalAction::keep_trying:
+        return;
+      case RenewalAction::fence:
+        event(rd.event, r.error().message);
+        fence((outcome == RenewalOutcome::lost ? "lease lost: " : "cannot prove the lease: ") +
+                  r.error().message,
+              false);
+        return;
     }
   }
 

@@ -26,9 +26,24 @@ namespace cc::util {
 namespace {
 namespace fs = std::filesystem;
 
+// A /proc file (or a pid file) read whole with read(2); an error ends the text. A process that
+// exits while its /proc/PID/cmdline or stat is read fails the read with ESRCH, and libstdc++'s
+// filebuf throws on a read error through istreambuf_iterator — that aborted `localnet stop`.
 std::string proc_read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(fd);
   return out;
 }
 

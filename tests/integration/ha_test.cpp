@@ -370,6 +370,14 @@ TEST_F(HaLocalnet, AnActiveAgentStoppedLeavesOnlyTheStandbyKeyInItsDataDir) {
   auto before = crypto::load_datadir_nodekey(host(active).data_dir);
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(crypto::to_checksum_hex(before->address), validator());
+  // However this scenario ends, the host is started again for the ones after it.
+  struct StartAgain {
+    std::string name;
+    bool done = false;
+    ~StartAgain() {
+      if (!done) (void)ha_corecell({"localnet", "start", "--dir", dir_.string(), name}, 90s);
+    }
+  } start_again{active};
   auto r = ha_corecell({"localnet", "stop", "--dir", dir_.string(), active}, 60s);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto after = crypto::load_datadir_nodekey(host(active).data_dir);
@@ -379,6 +387,7 @@ TEST_F(HaLocalnet, AnActiveAgentStoppedLeavesOnlyTheStandbyKeyInItsDataDir) {
   ASSERT_TRUE(wait_for([&] { return role_of(other(active)) == "active"; }, 20s))
       << agent_status(other(active)).dump();
   r = ha_corecell({"localnet", "start", "--dir", dir_.string(), active}, 90s);
+  start_again.done = true;
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(wait_for([&] { return role_of(active) == "standby"; }, 30s))
       << agent_status(active).dump();
