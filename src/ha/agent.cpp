@@ -782,9 +782,9 @@ struct Agent::Impl {
     }
     const auto sent_at = Clock::now();
     auto r = renew_lease();
-    const RenewalOutcome outcome = r.ok()                             ? RenewalOutcome::renewed
+    const RenewalOutcome outcome = r.ok()                           ? RenewalOutcome::renewed
                                    : r.error().code == "lease.lost" ? RenewalOutcome::lost
-                                                                      : RenewalOutcome::unavailable;
+                                                                    : RenewalOutcome::unavailable;
     const RenewalDecision rd =
         decide_after_renewal(outcome, sent_at, grant->expires_at(), cfg.loop, cfg.permit_margin);
     switch (rd.action) {

@@ -32,9 +32,9 @@ namespace cc::ha {
 // ---- standby -------------------------------------------------------------------------------
 
 struct StandbyView {
-  std::string name;                 // HA_NAME
-  bool initial_active = false;      // HA_INITIAL_ROLE=active
-  std::optional<LeaseState> lease;  // as read this loop; none: the store did not answer
+  std::string name;                     // HA_NAME
+  bool initial_active = false;          // HA_INITIAL_ROLE=active
+  std::optional<LeaseState> lease;      // as read this loop; none: the store did not answer
   bool witness_baseline_known = false;  // the validator's newest seal was noted since free
   bool node_in_sync = false;
   std::uint64_t node_head = 0;
@@ -44,9 +44,9 @@ struct StandbyView {
 };
 
 enum class StandbyAction {
-  wait,               // nothing to do now (`note` says why, when there is something to say)
-  note_witness,       // note the validator's newest seal first, then decide again
-  take_over,          // `reason` says why the lease may be taken
+  wait,          // nothing to do now (`note` says why, when there is something to say)
+  note_witness,  // note the validator's newest seal first, then decide again
+  take_over,     // `reason` says why the lease may be taken
 };
 
 struct StandbyDecision {
@@ -71,9 +71,9 @@ struct ActiveNodeView {
 };
 
 enum class ActiveNodeAction {
-  carry_on,          // renew the lease and the permit as usual
-  renew_only,        // paused with the node gone: keep the lease, fail nothing over
-  fence_now,         // revoke nothing (the node cannot answer or must not be trusted): kill
+  carry_on,    // renew the lease and the permit as usual
+  renew_only,  // paused with the node gone: keep the lease, fail nothing over
+  fence_now,   // revoke nothing (the node cannot answer or must not be trusted): kill
 };
 
 struct ActiveNodeDecision {
@@ -87,9 +87,9 @@ struct ActiveNodeDecision {
 enum class RenewalOutcome { renewed, lost, unavailable };
 
 enum class RenewalAction {
-  renew_permit,     // the lease is ours for another TTL: extend the node's permit
-  keep_trying,      // the store did not answer, but the lease cannot have expired yet
-  fence,            // revoke the permit, stop the node, give the lease up (or let it expire)
+  renew_permit,  // the lease is ours for another TTL: extend the node's permit
+  keep_trying,   // the store did not answer, but the lease cannot have expired yet
+  fence,         // revoke the permit, stop the node, give the lease up (or let it expire)
 };
 
 struct RenewalDecision {

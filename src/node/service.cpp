@@ -37,6 +37,10 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(200);
+// A peer that becomes ready gets at most this many of our executable transactions, in messages
+// of kPoolSyncBatch.
+constexpr std::size_t kPoolSyncMax = 4096;
+constexpr std::size_t kPoolSyncBatch = 256;
 // How many block/tx hashes we remember per peer as "it has this" (oldest forgotten first).
 constexpr std::size_t kKnownBlocksPerPeer = 1024;
 constexpr std::size_t kKnownTxsPerPeer = 32768;
@@ -234,6 +238,7 @@ struct Service::Impl final : SyncIo {
     ps.head_number = st.head_number;
     ps.known_blocks.insert(st.head_hash);
     downloader->add_peer(ps.info.id, st, sync_now());
+    send_pool_to(ps);
     if (validator && ps.info.type == p2p::NodeType::kCN &&
         chain().council().contains(crypto::address_of(ps.info.node_id))) {
       const p2p::ConnId id = ps.info.id;
@@ -373,6 +378,26 @@ struct Service::Impl final : SyncIo {
       ps.known_blocks.insert(head);
       send_message(id, announce);
     }
+  }
+
+  // A transaction accepted while no relaying peer was ready (an EN that took a transfer before
+  // its PN connected) went to nobody; with a nonce gap behind it, every later transfer of that
+  // sender waited for ever. So a peer that becomes ready gets our executable transactions, as
+  // Kaia and geth hand a new peer their pending ones (DATA-1).
+  void send_pool_to(PeerState& ps) {
+    if (!relays_transactions_to(node->config().role, ps.info.type)) return;
+    TransactionsMsg out;
+    for (auto& tx : pool->pending_for_block(chain().state(), kPoolSyncMax)) {
+      const Hash32 h = tx.hash();
+      if (ps.known_txs.contains(h)) continue;
+      ps.known_txs.insert(h);
+      out.transactions.push_back(std::move(tx));
+      if (out.transactions.size() == kPoolSyncBatch) {
+        send_message(ps.info.id, out);
+        out.transactions.clear();
+      }
+    }
+    if (!out.transactions.empty()) send_message(ps.info.id, out);
   }
 
   void relay_transactions(const std::vector<chain::Transaction>& txs) {

@@ -217,6 +217,58 @@ bool send(RecordingNode& peer, p2p::ConnId id, const node::Message& m) {
   return peer.transport().send(id, code, payload).ok();
 }
 
+// DATA-1: an EN that accepted a transfer before any PN was connected hands it to the PN that
+// connects later (before, it went to nobody, and with its nonce missing every later transfer of
+// that sender waited for ever).
+TEST_F(Network, TransferAcceptedBeforeAnyProxyConnectedReachesTheProxyThatConnectsLater) {
+  generate(0);
+  auto genesis = chain::load_genesis_file(genesis_);
+  ASSERT_TRUE(genesis.ok());
+  auto accounts_text = read_file(dir_ / "net" / "accounts.json");
+  ASSERT_TRUE(accounts_text.ok());
+  auto secret = from_hex(json::parse(*accounts_text)[0]["privateKey"].get<std::string>());
+  ASSERT_TRUE(secret.ok());
+  const auto key = *crypto::PrivateKey::from_bytes(*secret);
+  const auto en_id = make_datadir("en", -1);
+  const std::string en_ip = "127.0.106.20";
+  start_node("en", "en", en_ip);
+
+  // A wallet (an EN-type peer, to which an EN relays nothing) hands the EN a transfer.
+  auto wallet = make_peer("127.0.106.30", p2p::NodeType::kEN);
+  auto wconn = dial(wallet, en_id, en_ip);
+  ASSERT_TRUE(wconn.has_value());
+  ASSERT_TRUE(send(wallet, *wconn, status_for(*genesis, 0, chain::genesis_hash(*genesis))));
+  Address sink{};
+  sink.fill(0x5e);
+  const auto tx = chain::make_transfer(key, 0, sink, U256(1), U256(25'000'000'000ULL),
+                                       genesis->config.chain_id);
+  ASSERT_TRUE(send(wallet, *wconn, node::TransactionsMsg{{tx}}));
+  wait_status(
+      "en", [](const json& st) { return st["txpool"].value("pending", 0) >= 1; }, 10s);
+
+  // Then a PN connects: it is handed the transfer.
+  auto pn = make_peer("127.0.106.31", p2p::NodeType::kPN);
+  auto pconn = dial(pn, en_id, en_ip);
+  ASSERT_TRUE(pconn.has_value());
+  ASSERT_TRUE(send(pn, *pconn, status_for(*genesis, 0, chain::genesis_hash(*genesis))));
+  const auto code =
+      static_cast<std::uint8_t>(node::code_of(node::Message{node::TransactionsMsg{}}));
+  auto handed_to_pn = [&] {
+    for (const auto& m : pn.messages()) {
+      if (m.code != code) continue;
+      auto decoded = node::decode_message(m.code, m.payload);
+      if (!decoded.ok()) continue;
+      for (const auto& t : std::get<node::TransactionsMsg>(*decoded).transactions) {
+        if (t.hash() == tx.hash()) return true;
+      }
+    }
+    return false;
+  };
+  bool handed = false;
+  for (int i = 0; i < 100 && !(handed = handed_to_pn()); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(handed) << "the PN that connected after the transfer never got it";
+}
+
 TEST_F(Network, ProxyAndEndpointSyncTenThousandBlocksFromConsensusNode) {
   generate(10000);
   make_datadir("cn", 0);

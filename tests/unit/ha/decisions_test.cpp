@@ -185,10 +185,11 @@ TEST(HaDecideRenewal, ALostLeaseFences) {
 // KEY-1: an unreachable store is retried only while the lease cannot expire before the next
 // attempt, less the permit margin; then the active fences.
 TEST(HaDecideRenewal, AnUnreachableStoreFencesBeforeTheLeaseCouldExpire) {
-  EXPECT_EQ(decide_after_renewal(RenewalOutcome::unavailable, at(2249), at(3000), 250ms, 500ms)
-                .action,
-            RenewalAction::keep_trying);
-  const auto d = decide_after_renewal(RenewalOutcome::unavailable, at(2250), at(3000), 250ms, 500ms);
+  EXPECT_EQ(
+      decide_after_renewal(RenewalOutcome::unavailable, at(2249), at(3000), 250ms, 500ms).action,
+      RenewalAction::keep_trying);
+  const auto d =
+      decide_after_renewal(RenewalOutcome::unavailable, at(2250), at(3000), 250ms, 500ms);
   EXPECT_EQ(d.action, RenewalAction::fence);
   EXPECT_EQ(d.event, "lease_unreachable");
 }
