@@ -71,6 +71,21 @@ class Network : public ::testing::Test {
 
   fs::path datadir(const std::string& name) const { return dir_ / name; }
 
+  // The funded accounts' keys from the generated accounts.json (empty if it cannot be read).
+  std::vector<crypto::PrivateKey> account_keys() const {
+    std::vector<crypto::PrivateKey> keys;
+    auto text = read_file(dir_ / "net" / "accounts.json");
+    if (!text.ok()) return keys;
+    for (const auto& a : json::parse(*text)) {
+      auto secret = from_hex(a["privateKey"].get<std::string>());
+      if (!secret.ok()) return {};
+      auto key = crypto::PrivateKey::from_bytes(*secret);
+      if (!key.ok()) return {};
+      keys.push_back(*key);
+    }
+    return keys;
+  }
+
   // A DATA_DIR with a nodekey: validator `index`'s, or a fresh one when index < 0.
   crypto::NodeIdentity make_datadir(const std::string& name, int validator_index) {
     fs::path dd = datadir(name);
@@ -224,11 +239,9 @@ TEST_F(Network, TransferAcceptedBeforeAnyProxyConnectedReachesTheProxyThatConnec
   generate(0);
   auto genesis = chain::load_genesis_file(genesis_);
   ASSERT_TRUE(genesis.ok());
-  auto accounts_text = read_file(dir_ / "net" / "accounts.json");
-  ASSERT_TRUE(accounts_text.ok());
-  auto secret = from_hex(json::parse(*accounts_text)[0]["privateKey"].get<std::string>());
-  ASSERT_TRUE(secret.ok());
-  const auto key = *crypto::PrivateKey::from_bytes(*secret);
+  const auto senders = account_keys();
+  ASSERT_FALSE(senders.empty());
+  const auto& key = senders[0];
   const auto en_id = make_datadir("en", -1);
   const std::string en_ip = "127.0.106.20";
   start_node("en", "en", en_ip);
@@ -531,14 +544,7 @@ TEST_F(Network, FourCouncilNodesWithProxiesCarryTransactionsSurviveOneFailureAnd
   generate(0);
   auto genesis = chain::load_genesis_file(genesis_);
   ASSERT_TRUE(genesis.ok());
-  auto accounts_text = read_file(dir_ / "net" / "accounts.json");
-  ASSERT_TRUE(accounts_text.ok());
-  std::vector<crypto::PrivateKey> senders;
-  for (const auto& a : json::parse(*accounts_text)) {
-    auto secret = from_hex(a["privateKey"].get<std::string>());
-    ASSERT_TRUE(secret.ok());
-    senders.push_back(*crypto::PrivateKey::from_bytes(*secret));
-  }
+  const auto senders = account_keys();
   ASSERT_EQ(senders.size(), 4u);
 
   std::vector<crypto::NodeIdentity> cn_ids;
