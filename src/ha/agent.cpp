@@ -524,11 +524,16 @@ struct Agent::Impl {
     if (auto r = ip->release(); !r.ok()) event("ip_release_failed", r.error().message);
     if (grant) {
       std::string detail;
-      if (hand_lease_back(revoked, gone, exact, "", detail)) {
-        event("lease_released", detail);
-      } else {
-        event(detail.rfind("left", 0) == 0 ? "lease_left_to_expire" : "lease_release_failed",
-              detail);
+      switch (hand_lease_back(revoked, gone, exact, "", detail)) {
+        case LeaseHandback::released:
+          event("lease_released", detail);
+          break;
+        case LeaseHandback::left_to_expire:
+          event("lease_left_to_expire", detail);
+          break;
+        case LeaseHandback::failed:
+          event("lease_release_failed", detail);
+          break;
       }
     }
     grant.reset();
@@ -541,24 +546,25 @@ struct Agent::Impl {
   // sign — its permit revoked (the node answered) or its process confirmed gone. Otherwise (a
   // hung node, a kill that failed) it may still hold a permit that runs until shortly before the
   // lease expires: the lease is left to expire, so no standby acquires it while that permit is
-  // valid. True when released; `detail` says what happened.
-  bool hand_lease_back(bool permit_revoked, bool node_gone, bool exact,
-                       const std::string& handover_to, std::string& detail) {
+  // valid. `detail` says what happened.
+  enum class LeaseHandback { released, left_to_expire, failed };
+  LeaseHandback hand_lease_back(bool permit_revoked, bool node_gone, bool exact,
+                                const std::string& handover_to, std::string& detail) {
     if (!may_release_lease(permit_revoked, node_gone)) {
       detail = "left to expire (in " +
                std::to_string(std::max<std::int64_t>(
                    0, duration_cast<milliseconds>(grant->expires_at() - Clock::now()).count())) +
                " ms): the node could not be confirmed stopped and its permit was not revoked";
-      return false;
+      return LeaseHandback::left_to_expire;
     }
     auto r = store->release(cfg.name, grant->epoch, watermark, exact, handover_to);
     if (!r.ok()) {
       detail = r.error().message;
-      return false;
+      return LeaseHandback::failed;
     }
     detail =
         "watermark #" + std::to_string(watermark) + (exact ? " (exact)" : " (as last reported)");
-    return true;
+    return LeaseHandback::released;
   }
 
   bool service_stopped() {
@@ -893,7 +899,8 @@ struct Agent::Impl {
     // Not exact (a stop we could not confirm): the stored watermark still bounds what the node
     // may sign (its ceiling). Neither revoked nor gone: the lease is left to expire.
     std::string detail;
-    const bool released = hand_lease_back(revoked, gone, exact, "", detail);
+    const bool released =
+        hand_lease_back(revoked, gone, exact, "", detail) == LeaseHandback::released;
     step("lease", released, released ? "released with " + detail : detail);
     grant.reset();
     role = Role::fenced;
