@@ -44,15 +44,18 @@ std::int64_t local_mono_ms(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// A small id file's text, trailing newline and blanks dropped ("" when it cannot be read).
+std::string local_id_file(const char* path) {
+  auto text = read_file(path, 4096);
+  std::string s = text.ok() ? text.value() : std::string();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 // The kernel's id for this boot ("" when /proc is unavailable: then reboots go undetected, and
 // an old holding expires only when the monotonic clock passes it again).
 const std::string& local_boot_id() {
-  static const std::string id = [] {
-    auto text = read_file("/proc/sys/kernel/random/boot_id", 4096);
-    std::string s = text.ok() ? text.value() : std::string();
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }();
+  static const std::string id = local_id_file("/proc/sys/kernel/random/boot_id");
   return id;
 }
 
@@ -60,14 +63,8 @@ const std::string& local_boot_id() {
 // a file written elsewhere goes undetected).
 const std::string& local_machine_id() {
   static const std::string id = [] {
-    for (const char* p : {"/etc/machine-id", "/var/lib/dbus/machine-id"}) {
-      auto text = read_file(p, 4096);
-      if (!text.ok()) continue;
-      std::string s = text.value();
-      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-      if (!s.empty()) return s;
-    }
-    return std::string();
+    std::string s = local_id_file("/etc/machine-id");
+    return s.empty() ? local_id_file("/var/lib/dbus/machine-id") : s;
   }();
   return id;
 }

@@ -37,8 +37,7 @@ Result<json> oracle_call(RpcClient& client, const std::string& method,
   const auto give_up = std::chrono::steady_clock::now() + kOracleRateLimitWait;
   for (;;) {
     auto r = client.call(method, params);
-    const bool throttled = !r.ok() && r.error().code == "rpc.http" &&
-                           r.error().message.find(": HTTP 429") != std::string::npos;
+    const bool throttled = !r.ok() && r.error().code == "rpc.throttled";
     if (!throttled || std::chrono::steady_clock::now() >= give_up) return r;
     std::this_thread::sleep_for(kOracleRateLimitPause);
   }

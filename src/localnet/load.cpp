@@ -98,6 +98,12 @@ Result<json> RpcClient::call(const std::string& method, const json& params) {
                                              httplib::to_string(res.error()) +
                                              " (is the node up with RPC_ENABLE=1?)");
   }
+  if (res->status == 429) {
+    return make_error("rpc.throttled", url_ + ": " + method +
+                                           ": HTTP 429 (the node's per-client "
+                                           "rate limit) " +
+                                           res->body.substr(0, 200));
+  }
   if (res->status != 200) {
     return make_error("rpc.http", url_ + ": " + method + ": HTTP " + std::to_string(res->status) +
                                       " " + res->body.substr(0, 200));

@@ -34,7 +34,8 @@ class RpcClient {
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
 
-  // The "result" of the reply. Errors: rpc.unreachable (names the URL), rpc.http (status),
+  // The "result" of the reply. Errors: rpc.unreachable (names the URL), rpc.throttled (HTTP 429:
+  // the node's per-client rate limit; asking again later may succeed), rpc.http (other status),
   // rpc.bad_reply, rpc.error (the server's JSON-RPC error: "code: message").
   [[nodiscard]] Result<nlohmann::json> call(const std::string& method,
                                             const nlohmann::json& params = nlohmann::json::array());

@@ -540,7 +540,7 @@ struct Service::Impl final : SyncIo {
 
   // The validator signs nothing until the node is in sync with the network (validator.h).
   void offer_sync_view() {
-    if (!validator) return;
+    if (!validator || !validator->waiting_for_sync()) return;
     const auto v = sync_view();
     validator->on_sync_view(v.in_sync, v.network_head);
   }

@@ -409,6 +409,8 @@ Result<std::unique_ptr<Validator>> Validator::create(Node& node, TxPool& pool, a
 
 void Validator::start() { impl_->start_at_head(); }
 
+bool Validator::waiting_for_sync() const { return !impl_->stopped && !impl_->gate->is_open(); }
+
 void Validator::on_sync_view(bool in_sync, std::uint64_t network_head) {
   if (impl_->stopped || impl_->gate->is_open() || !in_sync) return;
   const std::uint64_t head = std::max(network_head, impl_->chain().head().number);

@@ -63,6 +63,8 @@ class Validator {
   // raised above `network_head` (the best peer's head), the journal and our own head, and the
   // refused messages go out.
   void on_sync_view(bool in_sync, std::uint64_t network_head);
+  // True until on_sync_view has opened the gate (the caller need not compute a view after).
+  [[nodiscard]] bool waiting_for_sync() const;
   // A council CN just became reachable: hand `send` the consensus messages this node already
   // broadcast at the current height (the same signed bytes, nothing re-signed), so a peer that
   // connected late — e.g. every peer at network start — need not wait out a round timeout.
