@@ -1,7 +1,7 @@
 // ha/decisions.h — owns the HA agent's decision rules as pure functions: what it knows (the lease
 // as read, its node's state, the time) in, what to do out. No threads, sockets, processes, files
-// or clocks: the Agent (ha/agent.cpp) gathers the views, calls these, and carries the verdicts
-// out (its executor), so every rule is unit-tested in milliseconds
+// or clocks: the agent's state machine (ha/agent_core.h) gathers the views, calls these, and
+// asks its executor to carry the verdicts out, so every rule is unit-tested in milliseconds
 // (tests/unit/ha/decisions_test.cpp). The rules, each named where it is decided:
 //   standby  takes over only from a lease it could read, that is free, not paused, not handed to
 //            another host, not its own recent holding (cooldown), with its node in sync and a
@@ -16,8 +16,8 @@
 //            process is confirmed gone (issue #16, path 3)
 //   floor    a takeover signs from the watermark its acquire carried + 1 (issue #16, path 4)
 //   permit   the deadline is the lease's expiry less the permit margin, none once that is past
-// It is the first slice of the agent's decision state machine (DESIGN.md); the takeover's steps
-// and the operator commands still run in ha/agent.cpp.
+// ha/agent_core.h is the state machine built on them (the takeover's steps, fencing, the
+// commands); ha/agent.cpp executes it on a host, tests/sim/ha_simulator.h in a simulation.
 #pragma once
 
 #include <chrono>
