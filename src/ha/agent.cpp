@@ -93,7 +93,8 @@ Result<std::unique_ptr<LeaseStore>> make_lease_store(const AgentConfig& c,
 // — the lease store, the node's service and control socket, DATA_DIR, the IP mover — and turns
 // the core's notes into events, the failover record, metrics and the status.
 struct Agent::Impl {
-  Impl(AgentConfig c, AgentKeys k) : cfg(std::move(c)), keys(std::move(k)), core(core_config(cfg)) {}
+  Impl(AgentConfig c, AgentKeys k)
+      : cfg(std::move(c)), keys(std::move(k)), core(core_config(cfg)) {}
 
   AgentConfig cfg;
   AgentKeys keys;
@@ -200,8 +201,8 @@ struct Agent::Impl {
           break;
         case CoreNote::Kind::failover_begin:
           failover_t0 = Clock::now();
-          failover = {{"kind", n.name},  {"reason", n.detail},     {"started", utc_now_ms()},
-                      {"ok", nullptr},   {"steps", json::array()}, {"agent", cfg.name}};
+          failover = {{"kind", n.name}, {"reason", n.detail},     {"started", utc_now_ms()},
+                      {"ok", nullptr},  {"steps", json::array()}, {"agent", cfg.name}};
           break;
         case CoreNote::Kind::step: {
           if (failover.is_null()) break;
@@ -271,9 +272,9 @@ struct Agent::Impl {
       case OpKind::install_key: {
         OpResult r;
         r.status = install_key(op.identity);
-        r.detail = (op.identity == NodeIdentity::validator ? validator_hex
-                                                           : crypto::to_checksum_hex(
-                                                                 keys.standby_address)) +
+        r.detail = (op.identity == NodeIdentity::validator
+                        ? validator_hex
+                        : crypto::to_checksum_hex(keys.standby_address)) +
                    " installed (0600)";
         return r;
       }
@@ -281,16 +282,17 @@ struct Agent::Impl {
         OpResult r;
         r.status = service->start(overrides(op.identity));
         node_status = json::object();
-        r.detail = op.identity == NodeIdentity::validator
-                       ? "node started on " + cfg.cell_ip
-                       : "standby " + crypto::to_checksum_hex(keys.standby_address) + " on " +
-                             cfg.host_ip;
+        r.detail =
+            op.identity == NodeIdentity::validator
+                ? "node started on " + cfg.cell_ip
+                : "standby " + crypto::to_checksum_hex(keys.standby_address) + " on " + cfg.host_ip;
         return r;
       }
       case OpKind::stop_node: {
         OpResult r;
-        r.status = op.keeps_lease ? with_lease_kept([this] { return service->stop(cfg.stop_grace); })
-                                  : service->stop(cfg.stop_grace);
+        r.status = op.keeps_lease
+                       ? with_lease_kept([this] { return service->stop(cfg.stop_grace); })
+                       : service->stop(cfg.stop_grace);
         r.node.running = !service_stopped();
         return r;
       }
@@ -457,19 +459,19 @@ struct Agent::Impl {
       }
       auto st = service->poll();
       if (st.ok() && !st->running) {
-        return OpResult::failed(make_error(
-            "ha.node_exited", "the node exited while starting (status " +
-                                  std::to_string(st->exit_status.value_or(-1)) + "); see " +
-                                  cfg.node_log_path().string()));
+        return OpResult::failed(
+            make_error("ha.node_exited", "the node exited while starting (status " +
+                                             std::to_string(st->exit_status.value_or(-1)) +
+                                             "); see " + cfg.node_log_path().string()));
       }
       keepalive_tick();
       if (core.keepalive_failed()) return OpResult::ok();  // the core reports the renewal
       std::this_thread::sleep_for(20ms);
     }
-    return OpResult::failed(make_error(
-        "ha.node_timeout", "the node did not answer on " + node_socket().string() + " within " +
-                               std::to_string(timeout.count()) + " ms; see " +
-                               cfg.node_log_path().string()));
+    return OpResult::failed(
+        make_error("ha.node_timeout", "the node did not answer on " + node_socket().string() +
+                                          " within " + std::to_string(timeout.count()) +
+                                          " ms; see " + cfg.node_log_path().string()));
   }
 
   bool service_stopped() {
@@ -610,10 +612,10 @@ struct Agent::Impl {
     n["head"] = node.head;
     n["in_sync"] = node.in_sync;
     n["lag"] = node.lag;
-    n["permit"] = node.answered && node_status.contains("consensus") &&
-                          node_status["consensus"].is_object()
-                      ? node_status["consensus"].value("permit", json(nullptr))
-                      : json(nullptr);
+    n["permit"] =
+        node.answered && node_status.contains("consensus") && node_status["consensus"].is_object()
+            ? node_status["consensus"].value("permit", json(nullptr))
+            : json(nullptr);
     s["node"] = n;
     s["note"] = role == AgentRole::active ? "" : core.note();
     s["last_failover"] = failover;
@@ -757,7 +759,8 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config) {
       {
         std::lock_guard lock(self->mu);
         self->commands.push_back(Command{
-            std::string(cmd) == "failover" ? CommandKind::failover : CommandKind::switchover, done});
+            std::string(cmd) == "failover" ? CommandKind::failover : CommandKind::switchover,
+            done});
       }
       self->wake.notify_all();
       // The control thread waits: the operator's command returns the whole timeline.

@@ -1,5 +1,7 @@
 // ha/agent.h — owns the HA agent of one CN host: the operator guide's failover procedure as a
-// loop that keeps exactly one CN of a cell signing (DESIGN.md: SIGN-1, KEY-1, FAIL-CLOSED).
+// loop that keeps exactly one CN of a cell signing (DESIGN.md: SIGN-1, KEY-1, FAIL-CLOSED). What
+// to do is decided by ha/agent_core.h (AgentCore, a pure state machine); the Agent is its
+// executor: it carries each Op out on this host and publishes what the core reports.
 //   standby  runs the node with this host's own key on HA_HOST_IP (it syncs through the cell's
 //            PNs and cannot sign); watches the lease and the chain; takes over when the lease is
 //            free (released at once by an active whose node died, or expired) and the chain

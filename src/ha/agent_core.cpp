@@ -177,7 +177,7 @@ struct AgentCore::Impl {
   Time node_last_ok{};
   Time next_node_start{};  // restart backoff
   Time standby_cooldown_until{};
-  Time next_takeover_at{};                   // after a failed takeover attempt
+  Time next_takeover_at{};                        // after a failed takeover attempt
   std::optional<std::uint64_t> witness_baseline;  // validator's last seal when the lease was free
   std::string note;
   std::uint64_t failovers = 0;
@@ -185,7 +185,7 @@ struct AgentCore::Impl {
   std::uint64_t renew_failures = 0;
   std::deque<std::pair<std::uint64_t, CommandKind>> commands;
   std::optional<std::uint64_t> current_command;  // answered "accepted" once its checks pass
-  bool has_failover = false;  // a failover was begun (its record takes steps)
+  bool has_failover = false;                     // a failover was begun (its record takes steps)
   std::uint64_t failover_floor = 0;
   bool awaiting_in_sync = false;
   bool awaiting_first_seal = false;
@@ -356,8 +356,7 @@ struct AgentCore::Impl {
   // lease expires: the lease is left to expire, so no standby acquires it while that permit is
   // valid.
   enum class Handback { released, left_to_expire, failed };
-  Program hand_lease_back(bool revoked, bool gone, bool exact, Handback* out,
-                          std::string* detail) {
+  Program hand_lease_back(bool revoked, bool gone, bool exact, Handback* out, std::string* detail) {
     if (!may_release_lease(revoked, gone)) {
       *detail = "left to expire (in " +
                 std::to_string(std::max<std::int64_t>(
@@ -556,10 +555,10 @@ struct AgentCore::Impl {
     if (ss.status.ok() && ss.height) watermark = std::max(watermark, *ss.height);
     const bool exact = gone && ss.status.ok();
     step("stop", gone,
-         gone ? "node stopped, watermark #" + std::to_string(watermark)
-              : "the node may still run: " + (stopped.status.ok()
-                                                  ? std::string("state unknown")
-                                                  : stopped.status.error().message));
+         gone
+             ? "node stopped, watermark #" + std::to_string(watermark)
+             : "the node may still run: " + (stopped.status.ok() ? std::string("state unknown")
+                                                                 : stopped.status.error().message));
     const OpResult ip = co_await ask(OpKind::release_ip);
     step("ip", ip.status.ok(), ip.status.ok() ? ip.detail : ip.status.error().message);
     // Not exact (a stop we could not confirm): the stored watermark still bounds what the node
@@ -585,7 +584,8 @@ struct AgentCore::Impl {
     step("detect", true, reason);
     const OpResult g = co_await ask(OpKind::acquire_lease);
     if (!g.status.ok() || !g.grant) {
-      const Error e = g.status.ok() ? make_error("lease.unavailable", "no grant") : g.status.error();
+      const Error e =
+          g.status.ok() ? make_error("lease.unavailable", "no grant") : g.status.error();
       step("lease", false, e.message);
       end_failover(false, e.message);
       *out = e;
@@ -927,9 +927,10 @@ struct AgentCore::Impl {
         co_return;
       case RenewalAction::fence:
         event(rd.event, st.error().message);
-        co_await fence((outcome == RenewalOutcome::lost ? "lease lost: " : "cannot prove the lease: ") +
-                           st.error().message,
-                       false);
+        co_await fence(
+            (outcome == RenewalOutcome::lost ? "lease lost: " : "cannot prove the lease: ") +
+                st.error().message,
+            false);
         co_return;
     }
   }

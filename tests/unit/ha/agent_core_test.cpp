@@ -193,11 +193,11 @@ TEST(HaAgentCore, AFreshStandbyStartsItsNodeThenTakesOverInTheOperatorGuidesOrde
   host.ops.clear();
   host.tick(core);
   const std::vector<OpKind> expected = {
-      OpKind::read_lease,   OpKind::poll_node,                              // (baseline noted)
+      OpKind::read_lease,    OpKind::poll_node,                             // (baseline noted)
       OpKind::acquire_lease, OpKind::read_seal,                             // lease, witness
-      OpKind::acquire_ip,   OpKind::stop_node,       OpKind::install_key,   // ip, stop, nodekey
-      OpKind::start_node,   OpKind::wait_node_ready, OpKind::renew_lease,   // start, ready
-      OpKind::grant_permit, OpKind::read_lease};                            // permit
+      OpKind::acquire_ip,    OpKind::stop_node,       OpKind::install_key,  // ip, stop, nodekey
+      OpKind::start_node,    OpKind::wait_node_ready, OpKind::renew_lease,  // start, ready
+      OpKind::grant_permit,  OpKind::read_lease};                           // permit
   EXPECT_EQ(host.kinds(), expected);
   EXPECT_EQ(core.role(), AgentRole::active);
   EXPECT_EQ(core.identity(), NodeIdentity::validator);
@@ -276,9 +276,9 @@ TEST(HaAgentCore, ALostLeaseRevokesStopsAndReleasesWithTheExactSignedHeight) {
   a.host.sign_state = 131;
   a.host.tick(a.core);
   EXPECT_EQ(a.core.role(), AgentRole::fenced);
-  const std::vector<OpKind> tail = {OpKind::revoke_permit,   OpKind::stop_node,
+  const std::vector<OpKind> tail = {OpKind::revoke_permit,      OpKind::stop_node,
                                     OpKind::drop_validator_key, OpKind::read_sign_state,
-                                    OpKind::release_ip,      OpKind::release_lease};
+                                    OpKind::release_ip,         OpKind::release_lease};
   auto kinds = a.host.kinds();
   ASSERT_GE(kinds.size(), tail.size());
   EXPECT_EQ(std::vector<OpKind>(kinds.end() - static_cast<long>(tail.size()), kinds.end()), tail);
