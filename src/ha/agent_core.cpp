@@ -334,19 +334,51 @@ struct AgentCore::Impl {
   Program replicate_ceiling() {
     const std::uint64_t wanted = ceiling_wanted;
     if (role != AgentRole::active || !grant || wanted <= ceiling) co_return;
+    const Time sent_at = now;
     const OpResult r = co_await ask(renew_op(std::max(watermark, wanted)));
     if (auto st = renewal_taken(r); !st.ok()) {  // the node keeps waiting (FAIL-CLOSED)
       warning("replicating height #" + std::to_string(wanted) +
               " before the node may sign there: " + st.error().message);
+      // A failed write is a failed renewal: the same rule decides whether to fence now.
+      co_await after_failed_renewal(st.error(), sent_at);
       co_return;
     }
     ceiling = wanted;
+    co_await renew_node_permit("raising the node's signing ceiling to #" + std::to_string(wanted));
+  }
+
+  // The node's permit extended to the lease's new expiry (and the ceiling). A node that says it
+  // has no permit, or one of another epoch, was restarted outside the agent (systemctl restart,
+  // an OOM kill and Restart=): it gets the permit granted again — without one it would never
+  // sign while this host keeps the lease (found by the HA simulator). No floor: its own sign
+  // state, or the floor a node without one sets itself, bounds it.
+  Program renew_node_permit(std::string what) {
     Status st;
     co_await send_permit(OpKind::renew_permit, std::nullopt, &st);
-    if (!st.ok()) {
-      warning("raising the node's signing ceiling to #" + std::to_string(wanted) + ": " +
-              st.error().message);
+    if (st.ok()) co_return;
+    const std::string& code = st.error().code;
+    if (code != "sign.no_permit" && code != "sign.permit_mismatch") {
+      warning(what + ": " + st.error().message);
+      co_return;
     }
+    event("permit_regranted", "the node has no permit for epoch " + std::to_string(grant->epoch) +
+                                  " (restarted outside the agent?): granting it again");
+    co_await send_permit(OpKind::grant_permit, std::nullopt, &st);
+    if (!st.ok()) warning(what + ": granting the permit again: " + st.error().message);
+  }
+
+  // A renewal the store did not confirm: fence when the lease may be lost or may expire before
+  // the next attempt (decide_after_renewal), else keep trying.
+  Program after_failed_renewal(Error error, Time sent_at) {
+    const RenewalOutcome outcome =
+        error.code == "lease.lost" ? RenewalOutcome::lost : RenewalOutcome::unavailable;
+    const RenewalDecision rd = decide_after_renewal(outcome, sent_at, now, grant->expires_at(),
+                                                    cfg.loop, cfg.permit_margin);
+    if (rd.action != RenewalAction::fence) co_return;
+    event(rd.event, error.message);
+    co_await fence((outcome == RenewalOutcome::lost ? "lease lost: " : "cannot prove the lease: ") +
+                       error.message,
+                   false);
   }
 
   // ------------------------------------------------------------------ fencing
@@ -510,6 +542,14 @@ struct AgentCore::Impl {
       *out = make_error("ha.refused", "this host's node is not in sync (head #" +
                                           std::to_string(node.head) + ", lag " +
                                           std::to_string(node.lag) + ")");
+      co_return;
+    }
+    // Issue #16, path 2, for the operator's command too (found by the HA simulator: the check
+    // after the validator's node started came after its first signatures).
+    if (!node.enforces_permits) {
+      event("node_permit_not_enforced", kPermitNotEnforced);
+      *out = make_error("ha.refused",
+                        "refusing to make this host the validator: " + kPermitNotEnforced);
       co_return;
     }
     // The chain as a witness: the newest blocks must carry no seal by the validator.
@@ -910,29 +950,13 @@ struct AgentCore::Impl {
     const Time sent_at = now;
     Status st;
     co_await renew_lease(&st);
-    const RenewalOutcome outcome = st.ok()                           ? RenewalOutcome::renewed
-                                   : st.error().code == "lease.lost" ? RenewalOutcome::lost
-                                                                     : RenewalOutcome::unavailable;
-    const RenewalDecision rd =
-        decide_after_renewal(outcome, sent_at, grant->expires_at(), cfg.loop, cfg.permit_margin);
-    switch (rd.action) {
-      case RenewalAction::renew_permit: {
-        co_await replicate_ceiling();  // a want the quick path could not serve
-        Status p;
-        co_await send_permit(OpKind::renew_permit, std::nullopt, &p);
-        if (!p.ok()) warning("renewing the node's permit: " + p.error().message);
-        co_return;
-      }
-      case RenewalAction::keep_trying:
-        co_return;
-      case RenewalAction::fence:
-        event(rd.event, st.error().message);
-        co_await fence(
-            (outcome == RenewalOutcome::lost ? "lease lost: " : "cannot prove the lease: ") +
-                st.error().message,
-            false);
-        co_return;
+    if (!st.ok()) {
+      co_await after_failed_renewal(st.error(), sent_at);
+      co_return;
     }
+    co_await replicate_ceiling();  // a want the quick path could not serve
+    if (role == AgentRole::active && grant)
+      co_await renew_node_permit("renewing the node's permit");
   }
 
   // After a takeover: note when the node is in sync and when its first seal lands.

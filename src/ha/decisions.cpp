@@ -16,12 +16,6 @@ StandbyDecision decide_standby(const StandbyView& v) {
     d.forget_witness = true;
     return d;
   }
-  // The chain as a witness: no takeover without the validator's newest seal noted while the
-  // lease is free (a seal newer than it means some process still signs).
-  if (!v.witness_baseline_known) {
-    d.action = StandbyAction::note_witness;
-    return d;
-  }
   if (lease.epoch == 0 && !v.initial_active) {
     d.note = "the lease was never held: waiting for the initial active (or `ha failover`)";
     return d;
@@ -38,6 +32,14 @@ StandbyDecision decide_standby(const StandbyView& v) {
   }
   if (!v.node_in_sync) {
     d.note = "not in sync (head #" + std::to_string(v.node_head) + ")";
+    return d;
+  }
+  // The chain as a witness: no takeover without the validator's newest seal noted while the
+  // lease is free (a seal newer than it means some process still signs). Noted only once our
+  // node is in sync: a node still importing would note an old seal, and the seals it imports
+  // next (made before the lease was free) would abort the takeover for nothing.
+  if (!v.witness_baseline_known) {
+    d.action = StandbyAction::note_witness;
     return d;
   }
   if (v.now < v.next_attempt_at) return d;  // the last attempt failed moments ago
@@ -86,6 +88,7 @@ ActiveNodeDecision decide_active_node(const ActiveNodeView& v) {
 }
 
 RenewalDecision decide_after_renewal(RenewalOutcome outcome, LeaseClock::time_point sent_at,
+                                     LeaseClock::time_point returned_at,
                                      LeaseClock::time_point expires_at,
                                      std::chrono::milliseconds loop,
                                      std::chrono::milliseconds permit_margin) {
@@ -100,8 +103,11 @@ RenewalDecision decide_after_renewal(RenewalOutcome outcome, LeaseClock::time_po
       return d;
     case RenewalOutcome::unavailable:
       // We cannot prove the lease: stop before it could expire elsewhere (KEY-1). The next
-      // attempt is a loop away; by then less than the permit margin may be left.
-      if (sent_at + loop + permit_margin >= expires_at) {
+      // attempt is a loop away and then takes a read and a renewal, each as slow as this failed
+      // call may have been (a store that times out); by then less than the permit margin may
+      // be left.
+      const auto call = std::max(returned_at - sent_at, LeaseClock::duration::zero());
+      if (returned_at + loop + 2 * call + permit_margin >= expires_at) {
         d.action = RenewalAction::fence;
         d.event = "lease_unreachable";
       } else {

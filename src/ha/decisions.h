@@ -5,13 +5,13 @@
 // (tests/unit/ha/decisions_test.cpp). The rules, each named where it is decided:
 //   standby  takes over only from a lease it could read, that is free, not paused, not handed to
 //            another host, not its own recent holding (cooldown), with its node in sync and a
-//            witness baseline, and never more often than its retry backoff; a lease never held
-//            only with HA_INITIAL_ROLE=active
+//            witness baseline noted once in sync, and never more often than its retry backoff; a
+//            lease never held only with HA_INITIAL_ROLE=active
 //   active   fences at once when its node exited (unless paused), stopped answering for
 //            HA_NODE_HUNG_MS (unless paused) or signs without a permit; after a renew attempt:
 //            renewed -> renew the node's permit; lease.lost -> fence (revoke first); the store
-//            unreachable -> fence (revoke first) once less than one loop + the permit margin
-//            of the lease is left
+//            unreachable -> fence (revoke first) once less than one loop, two calls as slow as
+//            the failed one and the permit margin of the lease is left
 //   release  the lease goes back before its TTL only when the node's permit was revoked or its
 //            process is confirmed gone (issue #16, path 3)
 //   floor    a takeover signs from the watermark its acquire carried + 1 (issue #16, path 4)
@@ -97,9 +97,11 @@ struct RenewalDecision {
   std::string event;  // lease_lost | lease_unreachable | ""
 };
 
-// `sent_at`: when the failed renew was sent; `expires_at`: the lease's expiry by the last grant.
+// `sent_at`, `returned_at`: when the renew was sent and when its answer (or its failure) came;
+// `expires_at`: the lease's expiry by the last grant.
 [[nodiscard]] RenewalDecision decide_after_renewal(RenewalOutcome outcome,
                                                    LeaseClock::time_point sent_at,
+                                                   LeaseClock::time_point returned_at,
                                                    LeaseClock::time_point expires_at,
                                                    std::chrono::milliseconds loop,
                                                    std::chrono::milliseconds permit_margin);

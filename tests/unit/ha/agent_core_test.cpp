@@ -193,8 +193,8 @@ TEST(HaAgentCore, AFreshStandbyStartsItsNodeThenTakesOverInTheOperatorGuidesOrde
   host.ops.clear();
   host.tick(core);
   const std::vector<OpKind> expected = {
-      OpKind::read_lease,    OpKind::poll_node,                             // (baseline noted)
-      OpKind::acquire_lease, OpKind::read_seal,                             // lease, witness
+      OpKind::read_lease,    OpKind::poll_node,       OpKind::read_seal,  // baseline, once in sync
+      OpKind::acquire_lease, OpKind::read_seal,                           // lease, witness
       OpKind::acquire_ip,    OpKind::stop_node,       OpKind::install_key,  // ip, stop, nodekey
       OpKind::start_node,    OpKind::wait_node_ready, OpKind::renew_lease,  // start, ready
       OpKind::grant_permit,  OpKind::read_lease};                           // permit

@@ -77,6 +77,15 @@ TEST(HaDecideStandby, NotesTheWitnessBeforeAnyTakeover) {
   EXPECT_EQ(decide_standby(v).action, StandbyAction::note_witness);
 }
 
+// A node still importing would note an old seal as the baseline, and the seals it imports next
+// (made before the lease was free) would abort the takeover (found by the HA simulator).
+TEST(HaDecideStandby, NotesTheWitnessOnlyOnceItsNodeIsInSync) {
+  auto v = free_lease_view();
+  v.witness_baseline_known = false;
+  v.node_in_sync = false;
+  EXPECT_EQ(decide_standby(v).action, StandbyAction::wait);
+}
+
 TEST(HaDecideStandby, ANeverHeldLeaseOnlyForTheInitialActive) {
   auto v = free_lease_view();
   v.lease->epoch = 0;
@@ -172,12 +181,13 @@ TEST(HaDecideActive, ANodeSigningWithoutAPermitIsFenced) {
 }
 
 TEST(HaDecideRenewal, RenewedExtendsThePermit) {
-  EXPECT_EQ(decide_after_renewal(RenewalOutcome::renewed, at(0), at(3000), 250ms, 500ms).action,
-            RenewalAction::renew_permit);
+  EXPECT_EQ(
+      decide_after_renewal(RenewalOutcome::renewed, at(0), at(0), at(3000), 250ms, 500ms).action,
+      RenewalAction::renew_permit);
 }
 
 TEST(HaDecideRenewal, ALostLeaseFences) {
-  const auto d = decide_after_renewal(RenewalOutcome::lost, at(0), at(3000), 250ms, 500ms);
+  const auto d = decide_after_renewal(RenewalOutcome::lost, at(0), at(0), at(3000), 250ms, 500ms);
   EXPECT_EQ(d.action, RenewalAction::fence);
   EXPECT_EQ(d.event, "lease_lost");
 }
@@ -186,12 +196,29 @@ TEST(HaDecideRenewal, ALostLeaseFences) {
 // attempt, less the permit margin; then the active fences.
 TEST(HaDecideRenewal, AnUnreachableStoreFencesBeforeTheLeaseCouldExpire) {
   EXPECT_EQ(
-      decide_after_renewal(RenewalOutcome::unavailable, at(2249), at(3000), 250ms, 500ms).action,
+      decide_after_renewal(RenewalOutcome::unavailable, at(2249), at(2249), at(3000), 250ms, 500ms)
+          .action,
       RenewalAction::keep_trying);
   const auto d =
-      decide_after_renewal(RenewalOutcome::unavailable, at(2250), at(3000), 250ms, 500ms);
+      decide_after_renewal(RenewalOutcome::unavailable, at(2250), at(2250), at(3000), 250ms, 500ms);
   EXPECT_EQ(d.action, RenewalAction::fence);
   EXPECT_EQ(d.event, "lease_unreachable");
+}
+
+// A store that times out: the failed call took 800 ms, and the next attempt (a read and a
+// renewal) may take as long each, so the active fences earlier than it would after a refusal.
+// Found by the HA simulator: with the old rule the lease expired in the store before the fence.
+TEST(HaDecideRenewal, ASlowFailureLeavesRoomForTwoMoreCallsAsSlow) {
+  // Refused at once at 800 ms: 800 + 250 + 500 < 3000, try again.
+  EXPECT_EQ(
+      decide_after_renewal(RenewalOutcome::unavailable, at(800), at(800), at(3000), 250ms, 500ms)
+          .action,
+      RenewalAction::keep_trying);
+  // Timed out after 800 ms: 800 + 250 + 2 x 800 + 500 >= 3000, fence now.
+  EXPECT_EQ(
+      decide_after_renewal(RenewalOutcome::unavailable, at(0), at(800), at(3000), 250ms, 500ms)
+          .action,
+      RenewalAction::fence);
 }
 
 TEST(HaDecideRelease, OnlyARevokedPermitOrAGoneNodeReleasesEarly) {
