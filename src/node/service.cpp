@@ -115,6 +115,7 @@ struct Service::Impl final : SyncIo {
   Clock::time_point last_second_tick{};
   std::uint16_t bound_port = 0;
   bool stopped = false;
+  bool p2p_offline = false;  // follow_permit: left the network after the permit lapsed
   // Cleared by stop() before the node winds down: Service::post refuses new work after that.
   std::atomic<bool> accepting{true};
 
@@ -429,6 +430,7 @@ struct Service::Impl final : SyncIo {
         after_chain_activity();
       }
       offer_sync_view();  // a sole validator is in sync without any message arriving
+      follow_permit();
       schedule_tick();
     });
   }
@@ -538,6 +540,26 @@ struct Service::Impl final : SyncIo {
     return v;
   }
 
+  // Issue #17: a validator whose permit lapsed (its agent hung, frozen or gone; the lease about
+  // to expire) leaves the network — its listener on the cell's address closed, its peers
+  // dropped — so the next active can take the address and the PNs' connections for this node
+  // ID while this process still runs. A new permit brings it back.
+  // Not inlined into the tick: GCC 12 then reports a false -Wdangling-pointer in the lambda.
+  [[gnu::noinline]] void follow_permit() {
+    if (!validator) return;
+    const bool lapsed = validator->permit_lapsed();
+    if (lapsed == p2p_offline) return;
+    auto st = peers->set_offline(
+        lapsed, lapsed ? "the signing permit lapsed: leaving the network to the next active"
+                       : "signing permit granted again");
+    if (st.ok()) {
+      p2p_offline = lapsed;
+    } else {
+      log->warn("node: {}: {}", lapsed ? "going offline" : "coming back online",
+                st.error().message);
+    }
+  }
+
   // The validator signs nothing until the node is in sync with the network (validator.h).
   void offer_sync_view() {
     if (!validator || !validator->waiting_for_sync()) return;
@@ -558,6 +580,8 @@ struct Service::Impl final : SyncIo {
     // standby node (same command line) before the validator key is ever installed.
     s["signing_permit_required"] = cfg.require_signing_permit;
     s["p2p_port"] = bound_port;
+    // A validator whose signing permit lapsed has left the network (follow_permit).
+    s["p2p_offline"] = p2p_offline;
     s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
     const auto view = sync_view();
     const auto& sync = view.downloader;

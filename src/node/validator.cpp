@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -142,6 +143,7 @@ struct Validator::Impl {
   // Without a sign state at start: the journal's highest height of this key, for the floor set
   // when the gate opens (above the network's head, not only our own).
   bool had_sign_state = false;
+  std::atomic<bool> had_permit{false};  // a permit was granted to this process
   std::optional<std::uint64_t> highest_journaled;
   std::optional<consensus::Core> core;
   // Pending timers by event; a newer schedule for the same event replaces the older one.
@@ -474,11 +476,18 @@ Result<json> Validator::permit_grant(const json& request) {
                      floor->get<std::uint64_t>());
   }
   CC_TRY_STATUS(impl_->guard->grant_permit(args.epoch, args.deadline, args.ceiling));
+  impl_->had_permit = true;
   impl_->log->info("validator: signing permit granted (epoch {}, ceiling {})", args.epoch,
                    args.ceiling ? "#" + std::to_string(*args.ceiling) : "none");
   // A proposal refused for want of a permit goes out now, not after a round timeout.
   if (!impl_->stopped) impl_->run(impl_->core->on_signer_ready(unix_ms_now()));
   return status_json();
+}
+
+bool Validator::permit_lapsed() const {
+  if (!impl_->had_permit.load()) return false;
+  const auto permit = impl_->guard->permit();
+  return !permit || consensus::PermitClock::now() >= permit->deadline;
 }
 
 Result<json> Validator::permit_renew(const json& request) {

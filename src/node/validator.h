@@ -65,6 +65,10 @@ class Validator {
   void on_sync_view(bool in_sync, std::uint64_t network_head);
   // True until on_sync_view has opened the gate (the caller need not compute a view after).
   [[nodiscard]] bool waiting_for_sync() const;
+  // True once a permit granted to this process has lapsed (its deadline passed, or it was
+  // revoked) without a new one: the agent that granted it is gone, hung or fenced us, and the
+  // lease it held is about to expire (or did). The node then leaves the network (issue #17).
+  [[nodiscard]] bool permit_lapsed() const;
   // A council CN just became reachable: hand `send` the consensus messages this node already
   // broadcast at the current height (the same signed bytes, nothing re-signed), so a peer that
   // connected late — e.g. every peer at network start — need not wait out a round timeout.

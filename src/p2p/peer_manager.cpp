@@ -243,7 +243,21 @@ void PeerManager::on_closed(const CloseInfo& info) {
   }
 }
 
+Status PeerManager::set_offline(bool offline, const std::string& reason) {
+  CC_TRY_STATUS(transport_->set_offline(offline, reason));
+  if (!offline) {
+    std::lock_guard lock(mu_);
+    for (auto& s : static_) {  // redial at once: the backoff was for the time offline
+      s.failures = 0;
+      s.schedule_pending = false;
+      s.next_attempt = Clock::time_point::min();
+    }
+  }
+  return ok_status();
+}
+
 void PeerManager::tick(Clock::time_point now) {
+  if (transport_->offline()) return;
   std::lock_guard lock(mu_);
   for (auto& s : static_) {
     if (by_node_.count(s.url.node_id) != 0) {

@@ -102,6 +102,11 @@ class PeerManager {
   // whose backoff has expired at `now`.
   void tick(std::chrono::steady_clock::time_point now);
 
+  // Offline: nothing listens, every peer is dropped (telling it `reason`), no static node is
+  // dialed; back online the listener is bound again and the static nodes redialed at once.
+  // Errors: Transport::set_offline's.
+  [[nodiscard]] Status set_offline(bool offline, const std::string& reason);
+
   // Replaces the policy (e.g. the council changed) and disconnects admitted peers it refuses.
   void set_policy(AdmissionPolicy policy);
 

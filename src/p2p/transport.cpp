@@ -5,6 +5,7 @@
 #include <asio.hpp>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -44,6 +45,7 @@ struct Transport::Impl final : detail::ConnectionOwner {
   }
 
   Status validate_config() const;
+  Status open_listener();
   void accept_next();
   void on_accepted(tcp::socket socket);
   std::shared_ptr<Connection> find(ConnId id) const {
@@ -71,6 +73,7 @@ struct Transport::Impl final : detail::ConnectionOwner {
   std::thread thread;
   std::atomic<bool> started{false};
   std::atomic<bool> running{false};
+  std::atomic<bool> offline{false};
 
   mutable std::mutex mu;  // guards conns and next_id
   std::unordered_map<ConnId, std::shared_ptr<Connection>> conns;
@@ -97,6 +100,33 @@ Status Transport::Impl::validate_config() const {
                " ms) must exceed ping_interval (" + std::to_string(config.ping_interval.count()) +
                " ms), or live peers would be declared dead");
   }
+  return ok_status();
+}
+
+// Binds listen_ip:listen_port (the port bound before, when going back online).
+Status Transport::Impl::open_listener() {
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(config.listen_ip, ec);
+  if (ec) {
+    return make_error("p2p.config", "listen IP '" + config.listen_ip + "' is not an IP address");
+  }
+  const std::uint16_t port = bound_port != 0 ? bound_port : config.listen_port;
+  const tcp::endpoint ep(ip, port);
+  const std::string where = config.listen_ip + ":" + std::to_string(port);
+  auto fail = [&](const char* step) {
+    asio::error_code ignored;
+    acceptor.close(ignored);
+    return make_error("p2p.listen_failed",
+                      std::string("cannot listen on ") + where + " (" + step +
+                          "): " + ec.message() +
+                          "; is the port used by another process, or the IP not configured "
+                          "on this host?");
+  };
+  if (acceptor.open(ep.protocol(), ec)) return fail("open");
+  if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec)) return fail("reuse");
+  if (acceptor.bind(ep, ec)) return fail("bind");
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
+  bound_port = acceptor.local_endpoint(ec).port();
   return ok_status();
 }
 
@@ -169,27 +199,7 @@ Status Transport::start() {
     }
     m.source_ip = src;
   }
-  if (m.config.listen) {
-    auto ip = asio::ip::make_address(m.config.listen_ip, ec);
-    if (ec) {
-      return make_error("p2p.config",
-                        "listen IP '" + m.config.listen_ip + "' is not an IP address");
-    }
-    const tcp::endpoint ep(ip, m.config.listen_port);
-    const std::string where = m.config.listen_ip + ":" + std::to_string(m.config.listen_port);
-    auto fail = [&](const char* step) {
-      return make_error("p2p.listen_failed",
-                        std::string("cannot listen on ") + where + " (" + step +
-                            "): " + ec.message() +
-                            "; is the port used by another process, or the IP not configured "
-                            "on this host?");
-    };
-    if (m.acceptor.open(ep.protocol(), ec)) return fail("open");
-    if (m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec)) return fail("reuse");
-    if (m.acceptor.bind(ep, ec)) return fail("bind");
-    if (m.acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
-    m.bound_port = m.acceptor.local_endpoint(ec).port();
-  }
+  if (m.config.listen) CC_TRY_STATUS(m.open_listener());
   m.advertised_port = m.config.advertised_port != 0 ? m.config.advertised_port : m.bound_port;
   m.work.emplace(m.io.get_executor());
   if (m.config.listen) m.accept_next();
@@ -242,6 +252,7 @@ std::uint16_t Transport::listen_port() const { return impl_->bound_port; }
 Result<ConnId> Transport::dial(const DialTarget& target) {
   Impl& m = *impl_;
   if (!m.running) return make_error("p2p.not_running", "transport is not running; start() it");
+  if (m.offline) return make_error("p2p.offline", "this node is offline: it dials no peer");
   if (target.port == 0 || target.host.empty()) {
     return make_error("p2p.bad_target", "dial target needs a host and a non-zero port");
   }
@@ -287,6 +298,54 @@ void Transport::disconnect(ConnId id, const std::string& reason) {
   asio::post(impl_->io,
              [conn, reason] { conn->close(make_error("p2p.local_disconnect", reason), true); });
 }
+
+Status Transport::set_offline(bool offline, const std::string& reason) {
+  Impl& m = *impl_;
+  if (!m.running) return make_error("p2p.not_running", "transport is not running; start() it");
+  CC_ASSERT(std::this_thread::get_id() != m.thread.get_id());  // it waits for cc-net
+  auto done = std::make_shared<std::promise<Status>>();
+  auto result = done->get_future();
+  asio::post(m.io, [&m, done, offline, reason] {
+    if (m.stopping || offline == m.offline.load()) {
+      done->set_value(ok_status());
+      return;
+    }
+    if (offline) {
+      m.offline = true;
+      asio::error_code ec;
+      m.acceptor.close(ec);
+      m.accept_retry.cancel();
+      std::vector<std::shared_ptr<Connection>> all;
+      {
+        std::lock_guard lock(m.mu);
+        for (auto& [id, conn] : m.conns) all.push_back(conn);
+      }
+      for (auto& conn : all) conn->close(make_error("p2p.local_disconnect", reason), true);
+      m.log->warn("p2p offline ({}): stopped listening on {}:{} and closed {} connections", reason,
+                  m.config.listen_ip, m.bound_port, all.size());
+      done->set_value(ok_status());
+      return;
+    }
+    if (m.config.listen) {
+      if (auto st = m.open_listener(); !st.ok()) {
+        done->set_value(st);
+        return;
+      }
+      m.accept_next();
+    }
+    m.offline = false;
+    m.log->info("p2p online again ({}): listening on {}:{}", reason, m.config.listen_ip,
+                m.bound_port);
+    done->set_value(ok_status());
+  });
+  // cc-net answers at once unless it is stopping (then the node is going down anyway).
+  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return make_error("p2p.timeout", "the network thread did not answer within 5 s");
+  }
+  return result.get();
+}
+
+bool Transport::offline() const { return impl_->offline.load(); }
 
 std::size_t Transport::connection_count() const {
   std::lock_guard lock(impl_->mu);

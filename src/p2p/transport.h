@@ -139,6 +139,14 @@ class Transport {
   // Connections not yet closed (handshaking or established).
   [[nodiscard]] std::size_t connection_count() const;
 
+  // Offline: the listener closed (nothing accepts at listen_ip:port any more) and every
+  // connection closed telling the peer `reason`; dial() refuses (p2p.offline) until back
+  // online, which binds the same address and port again (p2p.listen_failed when another process
+  // holds it now: still offline then). A validator whose signing permit lapsed goes offline so
+  // that its successor can take the cell's address and its peers (issue #17). Idempotent.
+  [[nodiscard]] Status set_offline(bool offline, const std::string& reason);
+  [[nodiscard]] bool offline() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

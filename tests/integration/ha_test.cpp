@@ -339,6 +339,46 @@ TEST_F(HaLocalnet, SigstopOfTheActiveLongerThanTheTtlNeverLetsTheResumedProcessS
   }
 }
 
+// Issue #17, item 1: only the active's agent hangs (SIGSTOP); its node runs on. The node's permit
+// lapses before the lease expires, and the node then leaves the network (its listener on the
+// cell's address closed, its peers dropped), so the standby's takeover gets the address and the
+// validator signs again from the other host. Before, the standby found the old node still
+// accepting at the address and handed the lease back every TTL for as long as the agent hung.
+// Once the agent resumes it finds the lease lost and fences its node.
+TEST_F(HaLocalnet, SigstopOfTheActiveAgentOnlyMovesTheSignerToTheStandby) {
+  const std::string active = the_active();
+  ASSERT_FALSE(active.empty());
+  ASSERT_TRUE(wait_for([&] { return role_of(other(active)) == "standby"; }, 30s));
+  const pid_t agent = agent_pid_of(active);
+  const pid_t node = node_pid_of(active);
+  ASSERT_GT(agent, 0);
+  ASSERT_GT(node, 0);
+  const auto stopped_at = std::chrono::steady_clock::now();
+  const auto stopped_wall = std::chrono::system_clock::now();
+  ::kill(agent, SIGSTOP);
+  // The bound of issue #17: TTL (3 s) + 5 s.
+  const bool moved = wait_for([&] { return role_of(other(active)) == "active"; }, 8s);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+  ::kill(agent, SIGCONT);
+  ASSERT_TRUE(moved) << "the standby did not take over within TTL + 5 s of the agent hanging\n"
+                     << agent_status(other(active)).dump();
+  std::printf("[ HaLocalnet ] agent SIGSTOP: %s active after %.2f s\n", other(active).c_str(),
+              took);
+  // The resumed agent finds its lease lost and fences its node: a standby again.
+  EXPECT_TRUE(wait_for([&] { return role_of(active) == "standby"; }, 30s))
+      << agent_status(active).dump();
+  expect_single_signer_and_progress("SIGSTOP of the active agent only");
+  auto journals = localnet::read_journals(*manifest_);
+  ASSERT_TRUE(journals.ok());
+  for (const auto& e : journals->entries) {
+    // The hung agent's last permit ran at most a TTL past the stop.
+    EXPECT_FALSE(e.pid == node && e.time >= stopped_wall + 3s)
+        << "the node of the hung agent signed at height " << e.height << " ("
+        << storage::format_rfc3339_ms(e.time) << ")";
+  }
+}
+
 TEST_F(HaLocalnet, PlannedSwitchoverHandsOverWithoutWaitingForTheTtl) {
   const std::string active = the_active();
   ASSERT_FALSE(active.empty());

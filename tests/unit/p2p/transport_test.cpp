@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <asio.hpp>
 
 #include <atomic>
 #include <string>
@@ -458,6 +459,44 @@ TEST(Transport, DialsAKniUrl) {
   ASSERT_TRUE(b.transport().dial(url).ok());
   ASSERT_TRUE(b.wait_established());
   EXPECT_EQ(b.established()[0].node_id, a.identity().node_id);
+}
+
+// True when something accepts TCP at ip:port.
+bool accepts_tcp(const std::string& ip, std::uint16_t port) {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  asio::error_code ec;
+  s.connect({asio::ip::make_address(ip), port}, ec);
+  return !ec;
+}
+
+// Issue #17: a validator whose permit lapsed leaves the network so its successor can take the
+// cell's address: nothing accepts at its address, its peers are dropped, it dials nobody; back
+// online it listens on the same port again.
+TEST(Transport, OfflineClosesTheListenerAndEveryConnectionAndOnlineListensAgain) {
+  RecordingNode a(test_config("127.0.0.1"));
+  RecordingNode b(test_config("127.0.0.2"));
+  ASSERT_TRUE(a.transport().start().ok());
+  ASSERT_TRUE(b.transport().start().ok());
+  connect(a, "127.0.0.1", b);
+  const std::uint16_t port = a.port();
+  ASSERT_TRUE(accepts_tcp("127.0.0.1", port));
+
+  ASSERT_TRUE(a.transport().set_offline(true, "the signing permit lapsed").ok());
+  EXPECT_TRUE(a.transport().offline());
+  EXPECT_FALSE(accepts_tcp("127.0.0.1", port));
+  ASSERT_TRUE(b.wait_closed());
+  EXPECT_NE(b.closed()[0].reason.message.find("the signing permit lapsed"), std::string::npos)
+      << b.closed()[0].reason.message;
+  auto dial = a.transport().dial(target_of(b, "127.0.0.2"));
+  ASSERT_FALSE(dial.ok());
+  EXPECT_EQ(dial.error().code, "p2p.offline");
+
+  ASSERT_TRUE(a.transport().set_offline(false, "a permit was granted").ok());
+  EXPECT_FALSE(a.transport().offline());
+  EXPECT_TRUE(accepts_tcp("127.0.0.1", port));
+  ASSERT_TRUE(b.transport().dial(target_of(a, "127.0.0.1")).ok());
+  EXPECT_TRUE(b.wait_established(2));
 }
 
 }  // namespace
