@@ -46,6 +46,7 @@ struct Transport::Impl final : detail::ConnectionOwner {
 
   Status validate_config() const;
   Status open_listener();
+  std::size_t close_listener_and_connections(const Error& why);
   void accept_next();
   void on_accepted(tcp::socket socket);
   std::shared_ptr<Connection> find(ConnId id) const {
@@ -128,6 +129,20 @@ Status Transport::Impl::open_listener() {
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen");
   bound_port = acceptor.local_endpoint(ec).port();
   return ok_status();
+}
+
+// cc-net: stops accepting and closes every connection, telling each peer `why`; how many.
+std::size_t Transport::Impl::close_listener_and_connections(const Error& why) {
+  asio::error_code ec;
+  acceptor.close(ec);
+  accept_retry.cancel();
+  std::vector<std::shared_ptr<Connection>> all;
+  {
+    std::lock_guard lock(mu);
+    for (auto& [id, conn] : conns) all.push_back(conn);
+  }
+  for (auto& conn : all) conn->close(why, true);
+  return all.size();
 }
 
 void Transport::Impl::accept_next() {
@@ -229,17 +244,7 @@ void Transport::stop() {
   CC_ASSERT(std::this_thread::get_id() != m.thread.get_id());  // stop() from a callback
   asio::post(m.io, [&m] {
     m.stopping = true;
-    asio::error_code ec;
-    m.acceptor.close(ec);
-    m.accept_retry.cancel();
-    std::vector<std::shared_ptr<Connection>> all;
-    {
-      std::lock_guard lock(m.mu);
-      for (auto& [id, conn] : m.conns) all.push_back(conn);
-    }
-    for (auto& conn : all) {
-      conn->close(make_error("p2p.shutdown", "node shutting down"), true);
-    }
+    (void)m.close_listener_and_connections(make_error("p2p.shutdown", "node shutting down"));
     m.work.reset();  // run() returns once the last linger/write completes
   });
   m.thread.join();
@@ -312,17 +317,10 @@ Status Transport::set_offline(bool offline, const std::string& reason) {
     }
     if (offline) {
       m.offline = true;
-      asio::error_code ec;
-      m.acceptor.close(ec);
-      m.accept_retry.cancel();
-      std::vector<std::shared_ptr<Connection>> all;
-      {
-        std::lock_guard lock(m.mu);
-        for (auto& [id, conn] : m.conns) all.push_back(conn);
-      }
-      for (auto& conn : all) conn->close(make_error("p2p.local_disconnect", reason), true);
+      const std::size_t closed =
+          m.close_listener_and_connections(make_error("p2p.local_disconnect", reason));
       m.log->warn("p2p offline ({}): stopped listening on {}:{} and closed {} connections", reason,
-                  m.config.listen_ip, m.bound_port, all.size());
+                  m.config.listen_ip, m.bound_port, closed);
       done->set_value(ok_status());
       return;
     }
