@@ -13,6 +13,7 @@
 #include <chrono>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,7 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// `ip` answers in milliseconds; arping -D waits its own -w 1; arping -U sends 1 probe (about 1 s).
+// `ip` answers in milliseconds; arping -D waits its own -w 1; arping -U sends 1 probe (about 1 s,
+// in the background).
 constexpr auto kIpCommandTimeout = 5s;
 constexpr auto kArpingTimeout = 5s;
 // An operator script may call a cloud API (reassigning an elastic IP takes seconds).
@@ -219,18 +221,22 @@ class LinuxIpMover final : public IpMover {
     // Gratuitous ARP so neighbours (the gateway, other CNs' hosts) replace the old holder's MAC
     // at once. Not fatal: the address is ours either way, and a neighbour that missed it learns
     // the new MAC when its cache entry expires (seconds to minutes). Logged for the operator.
-    const std::vector<std::string> garp = {arping_.string(), "-U", "-c", "1", "-I",
-                                           c_.device,        c_.ip};
-    auto g = ipm_run(garp, kArpingTimeout);
-    if (!g.ok()) {
-      logger("ha")->warn("ip {}: gratuitous ARP not sent: {}", c_.ip, g.error().message);
-    } else if (g->timed_out || g->exit_status != 0) {
-      logger("ha")->warn("ip {}: gratuitous ARP failed: {}", c_.ip,
-                         ipm_command_failed(garp, *g,
-                                            "neighbours learn the new MAC when their "
-                                            "ARP cache entry expires")
-                             .message);
-    }
+    // Sent beside the takeover, not in its path: arping -U waits out its 1 s interval after the
+    // probe, a second the standby's node would otherwise not be starting (issue #17's bounds).
+    std::thread([garp = std::vector<std::string>{arping_.string(), "-U", "-c", "1", "-I", c_.device,
+                                                 c_.ip},
+                 ip = c_.ip] {
+      auto g = ipm_run(garp, kArpingTimeout);
+      if (!g.ok()) {
+        logger("ha")->warn("ip {}: gratuitous ARP not sent: {}", ip, g.error().message);
+      } else if (g->timed_out || g->exit_status != 0) {
+        logger("ha")->warn("ip {}: gratuitous ARP failed: {}", ip,
+                           ipm_command_failed(garp, *g,
+                                              "neighbours learn the new MAC when their "
+                                              "ARP cache entry expires")
+                               .message);
+      }
+    }).detach();
     return ok_status();
   }
 

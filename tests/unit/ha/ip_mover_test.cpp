@@ -442,7 +442,13 @@ TEST_F(IpMoverLinux, GratuitousArpUpdatesANeighboursStaleEntry) {
   const std::string agent_mac = link.substr(at + 11, 17);
   auto st = acquire();
   ASSERT_TRUE(st.ok()) << st.error().message;
-  const std::string neigh = ipm_ip_output({"-n", net_->other(), "neigh", "show", kIpmCellIp});
+  // The announcement goes out beside the takeover (acquire does not wait for arping's 1 s).
+  std::string neigh;
+  for (int i = 0; i < 30; ++i) {
+    neigh = ipm_ip_output({"-n", net_->other(), "neigh", "show", kIpmCellIp});
+    if (ipm_contains(neigh, agent_mac)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_TRUE(ipm_contains(neigh, agent_mac)) << neigh << " (agent MAC " << agent_mac << ")";
 }
 
