@@ -70,6 +70,7 @@ AgentCoreConfig core_config(const AgentConfig& c) {
   k.loop = c.loop;
   k.permit_margin = c.permit_margin;
   k.node_hung_after = c.node_hung_after;
+  k.isolated_after = c.isolated_after;
   k.node_ready_timeout = std::min(c.sync_timeout, milliseconds(30000));
   return k;
 }
@@ -423,6 +424,11 @@ struct Agent::Impl {
     n.enforces_permits = s.value("signing_permit_required", false);
     if (s.contains("consensus") && s["consensus"].is_object()) {
       n.last_signed_height = json_u64(s["consensus"], "last_signed_height");
+    }
+    if (s.contains("peers") && s["peers"].is_array()) {
+      std::uint64_t ready = 0;
+      for (const auto& p : s["peers"]) ready += p.is_object() && p.value("ready", false) ? 1 : 0;
+      n.ready_peers = ready;
     }
     return n;
   }

@@ -175,6 +175,9 @@ struct AgentCore::Impl {
   std::uint64_t ceiling_wanted = 0;
   NodeReport node;  // the last answer of our node's control socket
   Time node_last_ok{};
+  // Issue #17, item 3: since when the active's node has had no ready peer and no new head.
+  std::optional<Time> isolated_since;
+  std::uint64_t isolated_head = 0;
   Time next_node_start{};  // restart backoff
   Time standby_cooldown_until{};
   Time next_takeover_at{};                        // after a failed takeover attempt
@@ -733,6 +736,7 @@ struct AgentCore::Impl {
     event("role", "active (epoch " + std::to_string(grant->epoch) + ")");
     awaiting_in_sync = awaiting_first_seal = true;
     witness_baseline.reset();
+    isolated_since.reset();
     *out = {};
   }
 
@@ -920,6 +924,9 @@ struct AgentCore::Impl {
     nv.now = now;
     nv.last_answer = node_last_ok;
     nv.hung_after = cfg.node_hung_after;
+    if (nv.answered) note_isolation(polled.node);
+    nv.isolated_since = isolated_since;
+    nv.isolated_after = cfg.isolated_after;
     const ActiveNodeDecision nd = decide_active_node(nv);
     switch (nd.action) {
       case ActiveNodeAction::renew_only: {
@@ -943,6 +950,10 @@ struct AgentCore::Impl {
         co_await fence(why, true);
         co_return;
       }
+      case ActiveNodeAction::hand_over:
+        event(nd.event, nd.reason);
+        co_await fence(nd.reason, false);  // revoke, stop, release: the standby takes over
+        co_return;
       case ActiveNodeAction::carry_on:
         if (nv.answered) co_await note_progress();
         break;
@@ -957,6 +968,18 @@ struct AgentCore::Impl {
     co_await replicate_ceiling();  // a want the quick path could not serve
     if (role == AgentRole::active && grant)
       co_await renew_node_permit("renewing the node's permit");
+  }
+
+  // Cut off = no ready peer and the same head since `isolated_since`; any peer or a new head
+  // ends it. Unknown peer counts never start it.
+  void note_isolation(const NodeReport& r) {
+    if (!r.ready_peers || *r.ready_peers > 0 || r.head != isolated_head) {
+      isolated_head = r.head;
+      isolated_since.reset();
+      if (r.ready_peers && *r.ready_peers == 0) isolated_since = now;
+      return;
+    }
+    if (!isolated_since) isolated_since = now;
   }
 
   // After a takeover: note when the node is in sync and when its first seal lands.

@@ -27,8 +27,10 @@
 //             renew -> permit (floor = the acquire's watermark + 1, issue #16 path 4; ceiling =
 //             floor - 1) -> active. A step failing before the node changed gives the lease back
 //             as acquired; after, the host fences.
-//   active    decide_active_node (exited / hung / signs without a permit -> fence), then renew
-//             and decide_after_renewal (renew the permit / keep trying / fence)
+//   active    decide_active_node (exited / hung / signs without a permit -> fence; no ready
+//             peer and no new head for HA_ISOLATED_MS -> hand over), then renew and
+//             decide_after_renewal (renew the permit, granting it again to a node restarted
+//             outside the agent / keep trying / fence)
 //   ceiling   a height the node asks for is written to the lease (the watermark) before the
 //             node's permit covers it: the stored watermark bounds every height signed
 //   fence     revoke (or kill), stop, drop the validator key, read the signed height, release
@@ -58,6 +60,7 @@ struct AgentCoreConfig {
   std::chrono::milliseconds loop{1000};
   std::chrono::milliseconds permit_margin{2000};
   std::chrono::milliseconds node_hung_after{8000};
+  std::chrono::milliseconds isolated_after{0};  // HA_ISOLATED_MS (0: never hand over for it)
   std::chrono::milliseconds node_ready_timeout{30000};  // a starting validator node must answer
   std::chrono::milliseconds node_restart_backoff{2000};
   std::chrono::milliseconds permit_recheck{30000};  // a node that signs without a permit
@@ -131,6 +134,7 @@ struct NodeReport {
   std::uint64_t lag = 0;
   bool enforces_permits = false;  // it reports signing_permit_required
   std::uint64_t last_signed_height = 0;
+  std::optional<std::uint64_t> ready_peers;  // peers past the status exchange (none: unknown)
 };
 
 struct OpResult {

@@ -20,7 +20,7 @@ namespace cc::ha {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr std::array<AgentKeyInfo, 33> kKeys{{
+constexpr std::array<AgentKeyInfo, 34> kKeys{{
     {"HA_NAME", "text", "the host name", "this agent's name in the lease and in events"},
     {"HA_NODE_CONF", "a path", "(required)", "the CN's kcnd.conf (DATA_DIR, GENESIS, PUBLIC_IP)"},
     {"HA_NODE_BIN", "a path", "this corecell binary", "exec service: the corecell to run"},
@@ -53,6 +53,8 @@ constexpr std::array<AgentKeyInfo, 33> kKeys{{
      "the node's permit ends this long before the lease could expire"},
     {"HA_NODE_HUNG_MS", "milliseconds", "1500",
      "an active node silent on its control socket this long is killed (fenced)"},
+    {"HA_ISOLATED_MS", "milliseconds (0: off)", "5000",
+     "an active node with no ready peer whose head has not moved this long hands over"},
     {"HA_STOP_GRACE_MS", "milliseconds", "5000", "SIGTERM to SIGKILL when stopping the node"},
     {"HA_SYNC_TIMEOUT_MS", "milliseconds", "60000",
      "takeover: how long the new node may take to answer on its control socket (at most 30000)"},
@@ -242,6 +244,7 @@ Result<AgentConfig> load_agent_config(const fs::path& path) {
   CC_TRY_ASSIGN(c.retry, r.millis("HA_RETRY_MS", c.retry, 20));
   CC_TRY_ASSIGN(c.permit_margin, r.millis("HA_PERMIT_MARGIN_MS", c.permit_margin, 0));
   CC_TRY_ASSIGN(c.node_hung_after, r.millis("HA_NODE_HUNG_MS", c.node_hung_after, 100));
+  CC_TRY_ASSIGN(c.isolated_after, r.millis("HA_ISOLATED_MS", c.isolated_after, 0));
   CC_TRY_ASSIGN(c.stop_grace, r.millis("HA_STOP_GRACE_MS", c.stop_grace, 0));
   CC_TRY_ASSIGN(c.sync_timeout, r.millis("HA_SYNC_TIMEOUT_MS", c.sync_timeout, 1000));
   // KEY-1 needs the active to notice a lost lease while its permit is still running: one loop

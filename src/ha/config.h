@@ -49,6 +49,7 @@ struct AgentConfig {
   std::chrono::milliseconds retry{1000};  // HA_RETRY_MS
   std::chrono::milliseconds permit_margin{500};     // HA_PERMIT_MARGIN_MS
   std::chrono::milliseconds node_hung_after{1500};  // HA_NODE_HUNG_MS
+  std::chrono::milliseconds isolated_after{5000};   // HA_ISOLATED_MS (0: off)
   std::chrono::milliseconds stop_grace{5000};       // HA_STOP_GRACE_MS
   std::chrono::milliseconds sync_timeout{60000};    // HA_SYNC_TIMEOUT_MS
 

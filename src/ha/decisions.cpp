@@ -83,6 +83,20 @@ ActiveNodeDecision decide_active_node(const ActiveNodeView& v) {
     d.action = ActiveNodeAction::fence_now;
     d.event = "node_permit_not_enforced";
     d.reason = "node signs without a permit";
+    return d;
+  }
+  // Issue #17, item 3: an active cut off from its peers neither seals nor follows the chain,
+  // while it keeps the lease. Hysteresis: no ready peer at all AND no new head for the whole
+  // HA_ISOLATED_MS (one slow block, one lost peer never count). Not while paused.
+  if (v.isolated_since && v.isolated_after.count() > 0 && !v.paused &&
+      v.now - *v.isolated_since >= v.isolated_after) {
+    d.action = ActiveNodeAction::hand_over;
+    d.event = "node_isolated";
+    d.reason = "node cut off: no ready peer and no new block for " +
+               std::to_string(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(v.now - *v.isolated_since)
+                       .count()) +
+               " ms";
   }
   return d;
 }

@@ -8,7 +8,8 @@
 //            witness baseline noted once in sync, and never more often than its retry backoff; a
 //            lease never held only with HA_INITIAL_ROLE=active
 //   active   fences at once when its node exited (unless paused), stopped answering for
-//            HA_NODE_HUNG_MS (unless paused) or signs without a permit; after a renew attempt:
+//            HA_NODE_HUNG_MS (unless paused) or signs without a permit; hands over when its
+//            node has had no ready peer and no new head for HA_ISOLATED_MS; after a renew attempt:
 //            renewed -> renew the node's permit; lease.lost -> fence (revoke first); the store
 //            unreachable -> fence (revoke first) once less than one loop, two calls as slow as
 //            the failed one and the permit margin of the lease is left
@@ -68,12 +69,17 @@ struct ActiveNodeView {
   LeaseClock::time_point now{};
   LeaseClock::time_point last_answer{};
   std::chrono::milliseconds hung_after{0};  // HA_NODE_HUNG_MS
+  // Issue #17, item 3: since when the node has had no ready peer and its head has not moved
+  // (none: it has a peer or its head moved this loop, or the executor cannot tell).
+  std::optional<LeaseClock::time_point> isolated_since;
+  std::chrono::milliseconds isolated_after{0};  // HA_ISOLATED_MS (0: never)
 };
 
 enum class ActiveNodeAction {
   carry_on,    // renew the lease and the permit as usual
   renew_only,  // paused with the node gone: keep the lease, fail nothing over
   fence_now,   // revoke nothing (the node cannot answer or must not be trusted): kill
+  hand_over,   // the node answers but cannot serve (cut off from its peers): fence gracefully
 };
 
 struct ActiveNodeDecision {

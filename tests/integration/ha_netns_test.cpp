@@ -755,6 +755,64 @@ TEST_F(HaNetns, ActiveCutOffFromTheLeaseStoreFencesItselfAndTheStandbyTakesOver)
   expect_single_active_and_sign1("active cut off from the lease store, then restored", standby);
 }
 
+// Issue #17, item 3: the active is cut off from every peer (both directions: blackhole routes
+// in its namespace to every other node's address) while the lease store stays reachable. Its
+// node neither seals nor follows the chain; after HA_ISOLATED_MS (5 s) without a ready peer or
+// a new block its agent hands over (revoke, stop, release) and the standby, in sync, takes over.
+// Before, the cut-off active kept the lease (and the cell had no signer) for as long as the cut
+// lasted.
+TEST_F(HaNetns, ActiveCutOffFromItsPeersHandsOverToTheStandby) {
+  const std::string active = the_active();
+  ASSERT_FALSE(active.empty()) << diagnostics();
+  const std::string standby = other(active);
+  ASSERT_TRUE(hn_wait_for(
+      [&] {
+        const json s = agent_status(standby);
+        return s.value("role", "") == "standby" && s["node"].value("in_sync", false);
+      },
+      60s))
+      << "the standby is not ready: " << agent_status(standby).dump() << "\n"
+      << diagnostics();
+  std::vector<std::string> routes;
+  for (const auto& n : manifest_->nodes) {
+    if (n.name == active) continue;
+    routes.push_back(n.ip + "/32");
+    if (n.has_agent() && n.host_ip != n.ip) routes.push_back(n.host_ip + "/32");
+  }
+  const auto t0 = Clock::now();
+  for (const auto& r : routes) {
+    ASSERT_EQ(hn_ip({"-n", host(active).ns, "route", "add", "blackhole", r}), "") << r;
+  }
+  struct Restore {
+    const std::string& ns;
+    const std::vector<std::string>& routes;
+    ~Restore() {
+      for (const auto& r : routes) (void)hn_ip({"-n", ns, "route", "del", "blackhole", r});
+    }
+  } restore{host(active).ns, routes};
+
+  // TTL (3 s) + HA_ISOLATED_MS (5 s), with room for the node to notice its peers are gone.
+  ASSERT_TRUE(hn_wait_for([&] { return the_active() == standby; }, 20s, 100ms))
+      << standby << " did not take over from the cut-off active " << hn_seconds_since(t0)
+      << " s after the cut: " << agent_status(active).dump() << "\n"
+      << agent_status(standby).dump() << "\n"
+      << diagnostics();
+  const double took = hn_seconds_since(t0);
+  std::cout << "[ HaNetns  ] active cut off from its peers: " << standby << " active after " << took
+            << " s; " << timeline(agent_status(standby)["last_failover"]) << "\n";
+  const std::string events = util::tail_lines(node(active).data_dir / "ha" / "events.jsonl", 60);
+  EXPECT_NE(events.find("\"node_isolated\""), std::string::npos) << events;
+  expect_fresh_validator_seal("active cut off from its peers");
+
+  for (const auto& r : routes) {
+    EXPECT_EQ(hn_ip({"-n", host(active).ns, "route", "del", "blackhole", r}), "");
+  }
+  EXPECT_TRUE(hn_wait_for([&] { return role_of(active) == "standby"; }, 30s))
+      << agent_status(active).dump();
+  EXPECT_EQ(the_active(), standby);
+  expect_single_active_and_sign1("active cut off from its peers, then restored", standby);
+}
+
 TEST_F(HaNetns, InvariantsHoldOverTheWholeRun) {
   auto journals = localnet::read_journals(*manifest_);
   ASSERT_TRUE(journals.ok()) << journals.error().message;

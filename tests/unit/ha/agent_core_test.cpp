@@ -52,7 +52,8 @@ struct ScriptedHost {
   bool node_in_sync = true;
   bool node_stops = true;  // stop/kill end the process
   std::uint64_t head = 100;
-  std::optional<std::uint64_t> seal;  // read_seal's answer
+  std::optional<std::uint64_t> peers;  // ready peers the node reports (none: not reported)
+  std::optional<std::uint64_t> seal;   // read_seal's answer
   std::optional<std::uint64_t> sign_state;
   std::optional<Error> renew_error;
   std::optional<Error> revoke_error;
@@ -93,6 +94,7 @@ struct ScriptedHost {
         r.node.in_sync = node_in_sync;
         r.node.head = head;
         r.node.enforces_permits = node_enforces;
+        r.node.ready_peers = peers;
         break;
       case OpKind::start_node:
         node_running = true;
@@ -167,9 +169,9 @@ LeaseState released_by_a(std::uint64_t watermark) {
 
 // The core of cn-b made active through a takeover of a lease cn-a released at #100.
 struct ActiveHost {
-  AgentCore core{core_config()};
+  AgentCore core;
   ScriptedHost host;
-  ActiveHost() {
+  explicit ActiveHost(const AgentCoreConfig& c = core_config()) : core(c) {
     host.lease = released_by_a(100);
     host.acquire_watermark = 100;
     host.next_epoch = 5;
@@ -393,6 +395,43 @@ TEST(HaAgentCore, AFailoverWhileTheLeaseIsHeldIsRefusedNamingTheHolder) {
   ASSERT_TRUE(answer->answer.error.has_value());
   EXPECT_NE(answer->answer.error->message.find("held by cn-a"), std::string::npos);
   EXPECT_EQ(host.count(OpKind::acquire_lease), 0);
+}
+
+// Issue #17, item 3: one lost peer or one slow block never counts; no peer and no new head for
+// HA_ISOLATED_MS hands over (revoke, stop, release with the exact watermark).
+AgentCoreConfig isolating_config() {
+  AgentCoreConfig c = core_config();
+  c.isolated_after = 5000ms;
+  return c;
+}
+
+TEST(HaAgentCore, AnActiveCutOffFromItsPeersHandsOverAfterTheIsolationTime) {
+  ActiveHost a(isolating_config());
+  a.host.peers = 0;  // cut off: its head stays at #100
+  for (int i = 0; i < 10; ++i) {
+    a.host.now += 500ms;
+    a.host.tick(a.core);
+    ASSERT_EQ(a.core.role(), AgentRole::active) << "after " << (i + 1) * 500 << " ms";
+  }
+  a.host.now += 500ms;  // 5 s without a peer or a block
+  a.host.sign_state = 100;
+  a.host.tick(a.core);
+  EXPECT_EQ(a.core.role(), AgentRole::fenced);  // a standby from the next loop
+  EXPECT_TRUE(has_event(a.core.take_notes(), "node_isolated"));
+  EXPECT_EQ(a.host.count(OpKind::revoke_permit), 1);
+  ASSERT_NE(a.host.last(OpKind::release_lease), nullptr);
+  EXPECT_TRUE(a.host.last(OpKind::release_lease)->watermark_exact);
+}
+
+TEST(HaAgentCore, ANewBlockOrAPeerEndsTheIsolationCount) {
+  ActiveHost a(isolating_config());
+  a.host.peers = 0;
+  for (int i = 0; i < 20; ++i) {
+    a.host.now += 500ms;
+    if (i % 8 == 7) ++a.host.head;  // a block every 4 s, though no peer is ready
+    a.host.tick(a.core);
+  }
+  EXPECT_EQ(a.core.role(), AgentRole::active);
 }
 
 TEST(HaAgentCore, AHeightIsWrittenToTheLeaseBeforeThePermitCoversIt) {

@@ -238,6 +238,7 @@ TEST_F(HaAgentConfig, DocumentedMillisecondDefaultsMatchTheLoadedOnes) {
       {"HA_RETRY_MS", c->retry},
       {"HA_PERMIT_MARGIN_MS", c->permit_margin},
       {"HA_NODE_HUNG_MS", c->node_hung_after},
+      {"HA_ISOLATED_MS", c->isolated_after},
       {"HA_STOP_GRACE_MS", c->stop_grace},
       {"HA_SYNC_TIMEOUT_MS", c->sync_timeout}};
   std::size_t checked = 0;
@@ -274,6 +275,7 @@ TEST_F(HaAgentConfig, EveryDocumentedKeyIsAcceptedAndTakesEffect) {
   hacfg_set(all, "HA_RETRY_MS", "800");
   hacfg_set(all, "HA_PERMIT_MARGIN_MS", "600");
   hacfg_set(all, "HA_NODE_HUNG_MS", "2000");
+  hacfg_set(all, "HA_ISOLATED_MS", "7000");
   hacfg_set(all, "HA_STOP_GRACE_MS", "3000");
   hacfg_set(all, "HA_SYNC_TIMEOUT_MS", "30000");
   hacfg_set(all, "HA_IP_MOVER", "loopback");

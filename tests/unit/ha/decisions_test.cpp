@@ -180,6 +180,28 @@ TEST(HaDecideActive, ANodeSigningWithoutAPermitIsFenced) {
   EXPECT_EQ(decide_active_node(v).event, "node_permit_not_enforced");
 }
 
+// Issue #17, item 3: cut off from its peers (no ready peer, no new head) for HA_ISOLATED_MS.
+TEST(HaDecideActive, ANodeCutOffFromItsPeersHandsOverOnlyAfterTheIsolationTime) {
+  ActiveNodeView v;
+  v.answered = true;
+  v.now = at(4999);
+  v.isolated_since = at(0);
+  v.isolated_after = 5000ms;
+  EXPECT_EQ(decide_active_node(v).action, ActiveNodeAction::carry_on);
+  v.now = at(5000);
+  const auto d = decide_active_node(v);
+  EXPECT_EQ(d.action, ActiveNodeAction::hand_over);
+  EXPECT_EQ(d.event, "node_isolated");
+  v.paused = true;
+  EXPECT_EQ(decide_active_node(v).action, ActiveNodeAction::carry_on);
+  v.paused = false;
+  v.isolated_after = 0ms;  // turned off
+  EXPECT_EQ(decide_active_node(v).action, ActiveNodeAction::carry_on);
+  v.isolated_after = 5000ms;
+  v.isolated_since.reset();  // a peer or a new head this loop
+  EXPECT_EQ(decide_active_node(v).action, ActiveNodeAction::carry_on);
+}
+
 TEST(HaDecideRenewal, RenewedExtendsThePermit) {
   EXPECT_EQ(
       decide_after_renewal(RenewalOutcome::renewed, at(0), at(0), at(3000), 250ms, 500ms).action,
