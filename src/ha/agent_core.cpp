@@ -280,6 +280,14 @@ struct AgentCore::Impl {
     grant->watermark_exact = acquired.watermark_exact;
   }
 
+  // The validator's newest seal among the last `depth` blocks (the chain as a witness).
+  static Op read_seal(std::uint64_t depth) {
+    Op op;
+    op.kind = OpKind::read_seal;
+    op.depth = depth;
+    return op;
+  }
+
   Op renew_op(std::uint64_t wm) const {
     Op op;
     op.kind = OpKind::renew_lease;
@@ -556,10 +564,7 @@ struct AgentCore::Impl {
       co_return;
     }
     // The chain as a witness: the newest blocks must carry no seal by the validator.
-    Op seal;
-    seal.kind = OpKind::read_seal;
-    seal.depth = 3;
-    const OpResult last = co_await ask(std::move(seal));
+    const OpResult last = co_await ask(read_seal(3));
     if (!last.status.ok()) {
       *out = last.status;
       co_return;
@@ -640,10 +645,7 @@ struct AgentCore::Impl {
     // The chain as a witness: no seal by the validator may have appeared since the lease was
     // seen free (a process signing without the lease would show here).
     if (identity == NodeIdentity::standby && witness_baseline) {
-      Op seal;
-      seal.kind = OpKind::read_seal;
-      seal.depth = 8;
-      const OpResult last = co_await ask(std::move(seal));
+      const OpResult last = co_await ask(read_seal(8));
       if (last.status.ok() && last.height && *last.height > *witness_baseline) {
         const std::string why = "block #" + std::to_string(*last.height) +
                                 " carries a seal by the validator after the lease became free: "
@@ -890,10 +892,7 @@ struct AgentCore::Impl {
     auto d = decide_standby(view);
     if (d.action == StandbyAction::note_witness) {
       // Unknown until our node answers: no takeover without a baseline to witness against.
-      Op seal;
-      seal.kind = OpKind::read_seal;
-      seal.depth = 8;
-      const OpResult last = co_await ask(std::move(seal));
+      const OpResult last = co_await ask(read_seal(8));
       if (!last.status.ok()) {
         note = "waiting for this host's node to answer (seals)";
         co_return;
@@ -989,10 +988,7 @@ struct AgentCore::Impl {
       step("in_sync", true, "head #" + std::to_string(node.head));
     }
     if (awaiting_first_seal) {
-      Op seal;
-      seal.kind = OpKind::read_seal;
-      seal.depth = 4;
-      const OpResult last = co_await ask(std::move(seal));
+      const OpResult last = co_await ask(read_seal(4));
       if (last.status.ok() && last.height &&
           *last.height >= std::max<std::uint64_t>(failover_floor, 1)) {
         awaiting_first_seal = false;

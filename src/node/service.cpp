@@ -115,7 +115,6 @@ struct Service::Impl final : SyncIo {
   Clock::time_point last_second_tick{};
   std::uint16_t bound_port = 0;
   bool stopped = false;
-  bool p2p_offline = false;  // follow_permit: left the network after the permit lapsed
   // Cleared by stop() before the node winds down: Service::post refuses new work after that.
   std::atomic<bool> accepting{true};
 
@@ -548,13 +547,11 @@ struct Service::Impl final : SyncIo {
   [[gnu::noinline]] void follow_permit() {
     if (!validator) return;
     const bool lapsed = validator->permit_lapsed();
-    if (lapsed == p2p_offline) return;
+    if (lapsed == peers->offline()) return;
     auto st = peers->set_offline(
         lapsed, lapsed ? "the signing permit lapsed: leaving the network to the next active"
                        : "signing permit granted again");
-    if (st.ok()) {
-      p2p_offline = lapsed;
-    } else {
+    if (!st.ok()) {
       log->warn("node: {}: {}", lapsed ? "going offline" : "coming back online",
                 st.error().message);
     }
@@ -581,7 +578,7 @@ struct Service::Impl final : SyncIo {
     s["signing_permit_required"] = cfg.require_signing_permit;
     s["p2p_port"] = bound_port;
     // A validator whose signing permit lapsed has left the network (follow_permit).
-    s["p2p_offline"] = p2p_offline;
+    s["p2p_offline"] = peers->offline();
     s["head"] = {{"number", chain().head().number}, {"hash", to_hex0x(chain().head_hash())}};
     const auto view = sync_view();
     const auto& sync = view.downloader;

@@ -256,8 +256,10 @@ Status PeerManager::set_offline(bool offline, const std::string& reason) {
   return ok_status();
 }
 
+bool PeerManager::offline() const { return transport_->offline(); }
+
 void PeerManager::tick(Clock::time_point now) {
-  if (transport_->offline()) return;
+  if (offline()) return;
   std::lock_guard lock(mu_);
   for (auto& s : static_) {
     if (by_node_.count(s.url.node_id) != 0) {

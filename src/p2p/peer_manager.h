@@ -106,6 +106,7 @@ class PeerManager {
   // dialed; back online the listener is bound again and the static nodes redialed at once.
   // Errors: Transport::set_offline's.
   [[nodiscard]] Status set_offline(bool offline, const std::string& reason);
+  [[nodiscard]] bool offline() const;
 
   // Replaces the policy (e.g. the council changed) and disconnects admitted peers it refuses.
   void set_policy(AdmissionPolicy policy);
